@@ -1,0 +1,97 @@
+//! The scene of chapter 1, narrated line by line.
+//!
+//! You install a phone with the learner's `install_phone()`, then ask the
+//! kernel three questions about it and hang it up. There is no second party
+//! yet: a phone without a number can't be called (chapter 2).
+
+use crate::check::Answer;
+use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
+use dialtone_kit::{kernel, learner, names};
+use std::os::fd::AsRawFd;
+
+pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
+    if let Some(arg) = args.first() {
+        return Err(SceneError::Usage(format!(
+            "chapter 1 takes no arguments (got {arg:?}). Usage: cargo run -p ch01-install-phone"
+        )));
+    }
+    s.title(
+        "You have just moved in. Before anyone can ring you, you need a telephone on the wall.",
+    )?;
+
+    // ANCHOR: install
+    let phone = learner::call(s.chapter, "install_phone", answer.install_phone)?.map_err(sys(
+        "socket(AF_INET, SOCK_STREAM, 0)",
+        "Check the arguments you pass to socket().",
+    ))?;
+    let fd = phone.as_raw_fd();
+    // ANCHOR_END: install
+    s.step(
+        Who::You,
+        "install a phone",
+        &format!("socket(AF_INET, SOCK_STREAM, 0) = fd {fd}"),
+    )?;
+    s.note("a socket is a file descriptor: the same kind of small number open() gives for a file")?;
+    let target = kernel::fd_target(fd);
+    if let Some(target) = &target {
+        s.note(&format!("/proc/self/fd/{fd} -> {target}"))?;
+    }
+
+    // ANCHOR: ask
+    let kind = kernel::line_kind(&phone).map_err(sys("getsockopt(SO_TYPE)", "Is it a socket?"))?;
+    let family = kernel::network(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
+    let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it an IPv4 socket?"))?;
+    // ANCHOR_END: ask
+    s.step(
+        Who::You,
+        "ask the exchange what kind of line this is",
+        &format!(
+            "getsockopt(fd {fd}, SOL_SOCKET, SO_TYPE) = {}",
+            names::sock_type(kind)
+        ),
+    )?;
+    s.note("a stream: a two-way conversation, bytes arrive in order or not at all")?;
+    s.step(
+        Who::You,
+        "ask which network the phone is on",
+        &format!(
+            "getsockname(fd {fd}).sa_family = {}",
+            family.map(names::family).unwrap_or("none")
+        ),
+    )?;
+    s.note("IPv4. In C you could also ask getsockopt(SO_DOMAIN); the answer is the same")?;
+    s.step(
+        Who::You,
+        "ask what your number is",
+        &format!("getsockname(fd {fd}) = {}", names::addr(&number)),
+    )?;
+    s.note("no number yet: 0.0.0.0 port 0 means unnumbered, so nobody can ring this phone")?;
+    s.pause()?;
+
+    // ANCHOR: hangup
+    drop(phone); // OwnedFd's Drop calls close(fd): the phone comes off the wall.
+                 // ANCHOR_END: hangup
+    s.step(
+        Who::You,
+        "take the phone off the wall",
+        &format!("close(fd {fd}), when the OwnedFd is dropped"),
+    )?;
+    // Compare with what the descriptor was: another thread may already have
+    // reused the number for something else, but never for our socket.
+    let gone = kernel::fd_target(fd) != target;
+    s.step(
+        Who::Exchange,
+        "that line no longer exists",
+        &format!(
+            "/proc/self/fd/{fd}: {}",
+            if gone {
+                "no longer our socket"
+            } else {
+                "STILL OPEN (a leak!)"
+            }
+        ),
+    )?;
+    s.pause()?;
+    s.moral()?;
+    Ok(())
+}

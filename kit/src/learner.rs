@@ -1,0 +1,162 @@
+//! Calling the learner's code safely.
+//!
+//! A learner's function may be a `todo!()`, may panic, or may block forever
+//! (an `accept` with nobody calling, a `read` that waits for bytes that never
+//! come). [`call`] runs it on its own thread under the chapter's timeout and
+//! turns each of those into a [`LearnerError`] whose `Display` is one friendly
+//! paragraph: which function, in which file, and what to try. No backtrace.
+//!
+//! A hung call's thread can't be killed from safe Rust; it is left parked and
+//! dies with the process, which is why binaries exit right after reporting.
+
+use crate::course::Chapter;
+use std::any::Any;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{mpsc, Once};
+use std::thread;
+use std::time::Duration;
+
+/// What went wrong inside the learner's function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trouble {
+    /// It reached a `todo!()`: the learner hasn't written it yet.
+    Unfinished,
+    /// It panicked with this message.
+    Panicked(String),
+    /// It didn't return within this time.
+    Hung(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub struct LearnerError {
+    pub chapter: &'static Chapter,
+    pub function: String,
+    pub trouble: Trouble,
+}
+
+/// Thread names start with this so the quiet panic hook knows whose panic it is.
+const THREAD_PREFIX: &str = "learner:";
+
+/// Runs `f` (the learner's `function`) under `chapter`'s timeout.
+pub fn call<T, F>(chapter: &'static Chapter, function: &str, f: F) -> Result<T, LearnerError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    call_within(chapter, function, chapter.timeout(), f)
+}
+
+/// Like [`call`], with an explicit timeout (checks use a short one when a
+/// call is *expected* to block, to prove that it does).
+pub fn call_within<T, F>(
+    chapter: &'static Chapter,
+    function: &str,
+    timeout: Duration,
+    f: F,
+) -> Result<T, LearnerError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    quiet_learner_panics();
+    let (tx, rx) = mpsc::channel();
+    let spawned = thread::Builder::new()
+        .name(format!("{THREAD_PREFIX}{function}"))
+        .spawn(move || {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+            // The receiver may have given up (timeout); nobody is left to tell.
+            let _ = tx.send(outcome);
+        });
+    let fail = |trouble| LearnerError {
+        chapter,
+        function: function.to_string(),
+        trouble,
+    };
+    if let Err(e) = spawned {
+        return Err(fail(Trouble::Panicked(format!(
+            "could not start a thread: {e}"
+        ))));
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(payload)) => Err(fail(classify(payload.as_ref()))),
+        Err(_) => Err(fail(Trouble::Hung(timeout))),
+    }
+}
+
+fn classify(payload: &(dyn Any + Send)) -> Trouble {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a panic without a message)".to_string());
+    // `todo!()` panics with "not yet implemented", optionally followed by ": <msg>".
+    if message.starts_with("not yet implemented") {
+        Trouble::Unfinished
+    } else {
+        Trouble::Panicked(message)
+    }
+}
+
+/// Installs (once) a panic hook that stays silent for learner threads, whose
+/// panics we report ourselves, and defers to the usual hook for everything else.
+fn quiet_learner_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let learner = thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with(THREAD_PREFIX));
+            if !learner {
+                previous(info);
+            }
+        }));
+    });
+}
+
+impl LearnerError {
+    /// The learner file, relative to the workspace root, as a learner types it.
+    pub fn file(&self) -> String {
+        self.chapter.learner_path().display().to_string()
+    }
+
+    fn task_line(&self) -> String {
+        match self.chapter.task(&self.function) {
+            Some(task) => format!("Your job there: {}.\nHint: {}.", task.does, task.hint),
+            None => String::new(),
+        }
+    }
+}
+
+impl fmt::Display for LearnerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, file) = (&self.function, self.file());
+        let krate = self.chapter.crate_name();
+        match &self.trouble {
+            Trouble::Unfinished => write!(
+                f,
+                "Not yet: {name}() in {file} is still a todo!().\n{}\n\
+                 Fill it in, then run `cargo run -p {krate}` again; `cargo test -p {krate}` checks your answer.",
+                self.task_line()
+            ),
+            Trouble::Panicked(msg) => write!(
+                f,
+                "{name}() in {file} panicked: {msg}\n\
+                 A learner function should return an Err for the kernel's \"no\", not unwrap() it.\n{}",
+                self.task_line()
+            ),
+            Trouble::Hung(t) => write!(
+                f,
+                "{name}() in {file} did not return within {} s: the line went quiet.\n\
+                 Something in it is waiting by the telephone for a call or for words that never come \
+                 (a blocking accept, read or connect), or it loops forever.\n{}",
+                t.as_secs_f32(),
+                self.task_line()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LearnerError {}

@@ -1,0 +1,16 @@
+//! Shared plumbing for every Dial Tone chapter, the companion and the tests.
+//!
+//! Nothing in here teaches sockets: it is the stage, not the play. Chapters use
+//! it to narrate a scene ([`scene`]), to call the learner's code without a panic
+//! backtrace or a hung terminal ([`learner`]), and to report a self-check's
+//! verdict in telephone words and syscall words ([`check`]). The course's
+//! order, titles and hints come from `course.toml` through [`course`].
+#![forbid(unsafe_code)]
+
+pub mod args;
+pub mod check;
+pub mod course;
+pub mod kernel;
+pub mod learner;
+pub mod names;
+pub mod scene;

@@ -1,0 +1,17 @@
+//! The integrity suite, chapter by chapter (`cargo test` at the root).
+//!
+//! For every chapter it proves: the reference answer passes the chapter's
+//! self-check; the untouched starter fails with its own hint; plausible wrong
+//! answers each fail with the message meant for that mistake; and the scene's
+//! transcript, played with the reference answer, matches its snapshot (the
+//! very text the book page shows).
+//!
+//! Answers are compiled in from their files with `#[path]`, so the solution,
+//! the starter and the wrong answers all run through the same check code.
+#![forbid(unsafe_code)]
+
+#[path = "chapters/support.rs"]
+mod support;
+
+#[path = "chapters/ch01.rs"]
+mod ch01;

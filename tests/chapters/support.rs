@@ -1,0 +1,101 @@
+//! Helpers shared by the chapter modules of the integrity suite.
+
+use dialtone_kit::check::{Failure, Passed};
+use dialtone_kit::course::Chapter;
+use dialtone_kit::scene::{Scene, SceneResult};
+
+/// Plays a scene into a string, as the chapter binary would print it.
+pub fn play(
+    chapter: &'static Chapter,
+    play: impl FnOnce(&mut Scene) -> SceneResult,
+) -> (String, SceneResult) {
+    let mut out = Vec::new();
+    let result = {
+        let mut scene = Scene::new(&mut out, chapter);
+        play(&mut scene)
+    };
+    (
+        String::from_utf8(out).expect("transcripts are UTF-8"),
+        result,
+    )
+}
+
+/// The one redaction helper for every snapshot: replaces what differs from run
+/// to run (ports, descriptors, socket inodes, pids) and nothing else.
+pub fn redactions() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            r"\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):[1-9]\d*",
+            "$1:[PORT]",
+        ),
+        (r"\bport [1-9]\d*", "port [PORT]"),
+        (r"\bfd \d+", "fd [FD]"),
+        (r"/proc/self/fd/\d+", "/proc/self/fd/[FD]"),
+        (r"socket:\[\d+\]", "socket:[INODE]"),
+        (r"\bpid \d+", "pid [PID]"),
+        (r"\x1b\[[0-9;]*m", ""),
+    ]
+}
+
+/// Asserts `text` against `tests/chapters/snapshots/<name>.snap`, redacted.
+/// Under CI a missing or changed snapshot fails; locally insta writes a
+/// `.snap.new` for review (`cargo insta review`), never the `.snap` itself.
+#[macro_export]
+macro_rules! assert_transcript {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({
+            filters => $crate::support::redactions(),
+            omit_expression => true,
+            prepend_module_to_snapshot => false,
+            snapshot_path => "snapshots",
+        }, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+/// The check must pass; on failure, show the verdict as the learner would see it.
+pub fn expect_pass(result: Result<Passed, Failure>) -> Passed {
+    result.unwrap_or_else(|f| panic!("the reference answer should pass, but:\n{f}"))
+}
+
+/// The check must fail with the mistake `id`; returns the failure to inspect.
+pub fn expect_mistake(result: Result<Passed, Failure>, id: &str) -> Failure {
+    match result {
+        Ok(passed) => panic!(
+            "expected failure {id:?}, but the check passed: {:?}",
+            passed.0
+        ),
+        Err(f) => {
+            assert_eq!(f.id, id, "wrong verdict for this mistake:\n{f}");
+            for (part, text) in [
+                ("expected", &f.expected),
+                ("got", &f.got),
+                ("phone hint", &f.phone),
+                ("syscall hint", &f.syscall),
+            ] {
+                assert!(
+                    !text.trim().is_empty(),
+                    "failure {id} has an empty {part}:\n{f}"
+                );
+            }
+            f
+        }
+    }
+}
+
+/// The untouched starter must stop at its first task with that task's hint.
+pub fn expect_unfinished(result: Result<Passed, Failure>, chapter: &Chapter) {
+    let f = expect_mistake(result, "unfinished");
+    let first = &chapter.tasks[0];
+    assert!(f.headline.contains(&first.function), "{f}");
+    assert!(
+        f.headline
+            .contains(&chapter.learner_path().display().to_string()),
+        "{f}"
+    );
+    assert!(
+        f.syscall.contains(&first.hint),
+        "the starter's failure should carry the hint from course.toml:\n{f}"
+    );
+}

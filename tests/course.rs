@@ -1,0 +1,167 @@
+//! The course's metadata agrees with the files on disk (`course.toml` is the
+//! one source of truth; everything else must match it).
+#![forbid(unsafe_code)]
+
+use dialtone_kit::course::{course, workspace_root, Course, COURSE_TOML};
+use std::fs;
+
+fn read(rel: impl AsRef<std::path::Path>) -> String {
+    let path = workspace_root().join(rel.as_ref());
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// course.toml parses, numbers chapters 1..=N in order, and every part exists.
+#[test]
+fn metadata_is_well_formed() {
+    let c = Course::parse(COURSE_TOML).expect("course.toml parses");
+    assert!(!c.chapters.is_empty());
+    for (i, ch) in c.chapters.iter().enumerate() {
+        assert_eq!(
+            ch.number as usize,
+            i + 1,
+            "chapters must be numbered 1, 2, 3... in file order"
+        );
+        assert!(
+            c.part(ch.part).is_some(),
+            "chapter {} names part {} which isn't listed",
+            ch.number,
+            ch.part
+        );
+        assert!(
+            ch.slug.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "slug {:?}",
+            ch.slug
+        );
+        assert!(
+            ch.hints.len() >= 3,
+            "chapter {} needs at least three progressive hints",
+            ch.number
+        );
+        assert!(
+            ch.hints.iter().all(|h| !h.trim().is_empty()),
+            "chapter {} has an empty hint",
+            ch.number
+        );
+        assert!(!ch.tasks.is_empty(), "chapter {} has no task", ch.number);
+        for t in &ch.tasks {
+            assert!(
+                !t.hint.trim().is_empty() && !t.does.trim().is_empty(),
+                "task {} is missing words",
+                t.function
+            );
+        }
+        assert!(
+            (1..=10).contains(&ch.timeout_secs),
+            "chapter {}: timeouts must be 1..=10 s",
+            ch.number
+        );
+    }
+}
+
+/// Each chapter has its crate (named as course.toml derives), a learner file
+/// with a todo!() per task, and a solution with every task and no todo!().
+#[test]
+fn every_chapter_has_its_files() {
+    let workspace = read("Cargo.toml");
+    for ch in &course().chapters {
+        let manifest = read(ch.dir().join("Cargo.toml"));
+        assert!(
+            manifest.contains(&format!("name = \"{}\"", ch.crate_name())),
+            "{} should be named {}",
+            ch.dir().display(),
+            ch.crate_name()
+        );
+        assert!(
+            manifest.contains("solution = []"),
+            "{} needs a `solution` feature",
+            ch.crate_name()
+        );
+        let member = format!("\"{}\"", ch.dir().display());
+        assert!(
+            workspace.contains(&member),
+            "the workspace should list {member}"
+        );
+        assert!(
+            workspace.contains(&format!("{} = {{ path = {member} }}", ch.crate_name())),
+            "the root package should dev-depend on {}",
+            ch.crate_name()
+        );
+        let starter = read(ch.learner_path());
+        let solution = read(ch.solution_path());
+        let lib = read(ch.dir().join("src/lib.rs"));
+        assert!(
+            lib.contains(&ch.solution_path().display().to_string()),
+            "{}'s lib.rs should swap in {} under the solution feature",
+            ch.crate_name(),
+            ch.solution_path().display()
+        );
+        for t in &ch.tasks {
+            let sig = format!("pub fn {}(", t.function);
+            assert!(
+                starter.contains(&sig),
+                "{} lacks {sig}",
+                ch.learner_path().display()
+            );
+            assert!(
+                solution.contains(&sig),
+                "{} lacks {sig}",
+                ch.solution_path().display()
+            );
+        }
+        assert_eq!(
+            starter.matches("todo!(").count(),
+            ch.tasks.len(),
+            "{}: one todo!() per task",
+            ch.learner_path().display()
+        );
+        assert!(
+            starter.contains("// TODO"),
+            "{}: mark the work with // TODO",
+            ch.learner_path().display()
+        );
+        assert!(
+            !solution.contains("todo!("),
+            "{} still has a todo!()",
+            ch.solution_path().display()
+        );
+        for (name, text) in [("starter", &starter), ("solution", &solution)] {
+            assert!(!text.contains("crate::"), "{name} {} must stand alone (std and nix only): the integrity suite compiles it in by path", ch.crate_name());
+        }
+    }
+}
+
+/// Every crate in the workspace forbids unsafe code.
+#[test]
+fn every_crate_forbids_unsafe() {
+    let mut roots = vec!["src/main.rs".into(), "kit/src/lib.rs".into()];
+    for ch in &course().chapters {
+        roots.push(ch.dir().join("src/lib.rs"));
+        roots.push(ch.dir().join("src/main.rs"));
+    }
+    for root in roots {
+        assert!(
+            read(&root).contains("#![forbid(unsafe_code)]"),
+            "{} must say #![forbid(unsafe_code)]",
+            root.display()
+        );
+    }
+}
+
+/// No stray chapter or solution folders that course.toml doesn't know about.
+#[test]
+fn no_stray_chapter_folders() {
+    let known: Vec<String> = course().chapters.iter().map(|c| c.id()).collect();
+    for dir in ["chapters", "solutions"] {
+        for entry in fs::read_dir(workspace_root().join(dir)).expect("folder exists") {
+            let name = entry
+                .expect("readable")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            assert!(
+                known.contains(&name),
+                "{dir}/{name} isn't a chapter in course.toml"
+            );
+        }
+    }
+}
