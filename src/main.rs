@@ -18,7 +18,13 @@ fn main() {
         if todos > 0 && next.is_none() {
             next = Some(ch);
         }
-        println!("  {:>2}. {:<28} {:<8} {}", ch.number, ch.title, status, ch.syscalls.join(", "));
+        println!(
+            "  {:>2}. {:<28} {:<8} {}",
+            ch.number,
+            ch.title,
+            status,
+            ch.syscalls.join(", ")
+        );
     }
     match next {
         Some(ch) => println!(

@@ -15,3 +15,24 @@ mod support;
 
 #[path = "chapters/ch01.rs"]
 mod ch01;
+
+#[path = "chapters/ch02.rs"]
+mod ch02;
+
+#[path = "chapters/ch03.rs"]
+mod ch03;
+
+#[path = "chapters/ch04.rs"]
+mod ch04;
+
+#[path = "chapters/ch05.rs"]
+mod ch05;
+
+#[path = "chapters/ch06.rs"]
+mod ch06;
+
+#[path = "chapters/ch07.rs"]
+mod ch07;
+
+#[path = "chapters/ch08.rs"]
+mod ch08;

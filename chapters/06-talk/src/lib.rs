@@ -1,0 +1,10 @@
+//! Chapter 6: Talk (STUB: being written).
+#![forbid(unsafe_code)]
+
+#[cfg_attr(feature = "solution", path = "../../../solutions/06-talk/answer.rs")]
+pub mod answer;
+
+/// This chapter's entry in `course.toml`.
+pub fn chapter() -> &'static dialtone_kit::course::Chapter {
+    dialtone_kit::course::chapter_for(env!("CARGO_PKG_NAME"))
+}

@@ -1,0 +1,7 @@
+//! Chapter 8, your turn (STUB).
+
+/// STUB
+pub fn placeholder() {
+    // TODO: stub
+    todo!("placeholder")
+}

@@ -1,0 +1,1 @@
+//! Chapter 2 (get a number): STUB, being written.

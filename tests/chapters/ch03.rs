@@ -1,0 +1,1 @@
+//! Chapter 3 (turn the phone on): STUB, being written.

@@ -1,0 +1,1 @@
+//! Chapter 7 (hang up): STUB, being written.

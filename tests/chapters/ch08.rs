@@ -1,0 +1,1 @@
+//! Chapter 8 (an answering service): STUB, being written.
