@@ -160,3 +160,62 @@ impl fmt::Display for LearnerError {
 }
 
 impl std::error::Error for LearnerError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::course::course;
+    use std::time::Instant;
+
+    fn ch01() -> &'static Chapter {
+        course().chapter(1).expect("chapter 1 exists")
+    }
+
+    /// A todo!() becomes "unfinished", with the file and the task's hint.
+    #[test]
+    fn todo_is_unfinished_with_file_and_hint() {
+        let err = call(ch01(), "install_phone", || -> u8 { todo!("install_phone") }).unwrap_err();
+        assert_eq!(err.trouble, Trouble::Unfinished);
+        let text = err.to_string();
+        assert!(
+            text.contains("chapters/01-install-phone/src/answer.rs"),
+            "{text}"
+        );
+        assert!(text.contains(&ch01().tasks[0].hint), "{text}");
+    }
+
+    /// A panic is caught and its message kept; the process carries on.
+    #[test]
+    fn panic_is_caught() {
+        let err = call(ch01(), "install_phone", || -> u8 { panic!("boom") }).unwrap_err();
+        assert_eq!(err.trouble, Trouble::Panicked("boom".into()));
+    }
+
+    /// A call that never returns is reported as hung once the timeout passes,
+    /// not waited on forever.
+    #[test]
+    fn hang_is_reported_after_the_timeout() {
+        let start = Instant::now();
+        let timeout = Duration::from_millis(200);
+        let err = call_within(ch01(), "install_phone", timeout, || loop {
+            thread::park();
+        })
+        .unwrap_err();
+        assert_eq!(err.trouble, Trouble::Hung(timeout));
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "gave up late: {:?}",
+            start.elapsed()
+        );
+        assert!(
+            err.to_string().contains("did not return within 0.2 s"),
+            "{err}"
+        );
+    }
+
+    /// A finished call hands its value back unchanged.
+    #[test]
+    fn value_comes_back() {
+        assert_eq!(call(ch01(), "install_phone", || 7u8).unwrap(), 7);
+    }
+}
