@@ -86,7 +86,20 @@ pub fn expect_mistake(result: Result<Passed, Failure>, id: &str) -> Failure {
 
 /// The untouched starter must stop at its first task with that task's hint.
 pub fn expect_unfinished(result: Result<Passed, Failure>, chapter: &Chapter) {
-    let f = expect_mistake(result, "unfinished");
+    let learner_note = format!(
+        "\n(This suite checks the course as shipped, with {} untouched. If you are a learner who \
+         has filled it in, that's why: check your own work with `cargo test -p {}` or `cargo run -- check {}`.)",
+        chapter.learner_path().display(),
+        chapter.crate_name(),
+        chapter.number
+    );
+    let f = match result {
+        Err(f) if f.id == "unfinished" => f,
+        Err(f) => {
+            panic!("the starter should stop at its todo!(), but the check said:\n{f}{learner_note}")
+        }
+        Ok(_) => panic!("the starter passed its self-check{learner_note}"),
+    };
     let first = &chapter.tasks[0];
     assert!(f.headline.contains(&first.function), "{f}");
     assert!(
