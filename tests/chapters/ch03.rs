@@ -32,7 +32,7 @@ fn install(kind: SockType) -> nix::Result<OwnedFd> {
 #[test]
 fn solution_passes() {
     let passed = expect_pass(check::run(&SOLUTION));
-    assert!(passed.0.len() >= 5, "{:?}", passed.0);
+    assert!(passed.0.len() >= 6, "{:?}", passed.0);
     assert!(
         passed
             .0
@@ -130,6 +130,29 @@ fn a_datagram_socket_without_listen_is_caught() {
     }
     let f = expect_mistake(check::run(&answer(quiet_postcards)), "ch03.postcards");
     assert!(f.got.contains("SOCK_DGRAM"), "{f}");
+}
+
+/// Mistake: listen() with a backlog of 0: the first caller waits, the second rings out.
+#[test]
+fn a_queue_of_one_is_caught() {
+    fn tiny_queue() -> Phone {
+        let phone = install(SockType::Stream)?;
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        listen(&phone, Backlog::new(0)?)?;
+        let number = getsockname(phone.as_raw_fd())?;
+        Ok((phone, number))
+    }
+    let f = expect_mistake(check::run(&answer(tiny_queue)), "ch03.queue-too-small");
+    assert!(f.got.contains("ETIMEDOUT"), "{f}");
+    // The scene, too, stops at the second caller with one line, not a hang.
+    let (text, result) = play(chapter(), |s| scene::play(s, &answer(tiny_queue), &[]));
+    let err = result.expect_err("the second caller can't get through");
+    let line = err.to_string();
+    assert!(
+        line.contains("ETIMEDOUT") && line.contains("backlog") && !line.contains('\n'),
+        "{line}"
+    );
+    assert!(text.contains("a caller dials"), "{text}");
 }
 
 /// The dial helper the check relies on really reports a refusal and a

@@ -50,9 +50,17 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
         "dialling {} connected before anyone called accept(): the exchange queued the call",
         names::addr(&returned)
     ));
-    drop((caller, phone));
+    let second = ring_again(&returned)?;
+    passed.saw("a second caller got through too: the queue holds more than one call");
+    drop((second, caller, phone));
     Ok(passed)
 }
+
+/// How long a test caller lets the phone ring before giving up. A loopback
+/// call to a switched-on phone connects in microseconds; one whose queue is
+/// full never connects (the kernel drops the caller's SYN and the caller's
+/// first retry comes a second later), so a couple of seconds is plenty.
+pub const RING_OUT: Duration = Duration::from_secs(2);
 
 /// Dials `number` from a new phone, giving up after `timeout`.
 ///
@@ -118,7 +126,7 @@ fn check_switched_on(phone: &OwnedFd) -> Result<(), Failure> {
     }
     // Show the learner what a caller hears, if the phone has a number to dial.
     let heard = match kernel::own_number(phone) {
-        Ok(n) if n.port() != 0 => match dial(&n, chapter().timeout()) {
+        Ok(n) if n.port() != 0 => match dial(&n, RING_OUT) {
             Err(e) => format!(", and dialling {} got {}", names::addr(&n), names::errno(e)),
             Ok(_) => String::new(),
         },
@@ -185,8 +193,8 @@ fn ring(number: &SockaddrIn) -> Result<OwnedFd, Failure> {
             .phone("the phone is on and numbered, but a real call still didn't reach it.")
             .syscall("return the listening socket itself and its own getsockname(); keep the backlog at 1 or more.")
     };
-    let caller = dial(number, chapter().timeout())
-        .map_err(|e| no_ring(format!("connect() = {}", names::errno(e))))?;
+    let caller =
+        dial(number, RING_OUT).map_err(|e| no_ring(format!("connect() = {}", names::errno(e))))?;
     let reached = kernel::other_end(&caller)
         .map_err(|e| no_ring(format!("getpeername() = {}", names::errno(e))))?;
     if reached != *number {
@@ -196,6 +204,20 @@ fn ring(number: &SockaddrIn) -> Result<OwnedFd, Failure> {
         )));
     }
     Ok(caller)
+}
+
+/// A second caller while the first still waits: a backlog of 0 has no room.
+fn ring_again(number: &SockaddrIn) -> Result<OwnedFd, Failure> {
+    dial(number, RING_OUT).map_err(|e| {
+        Failure::new(
+            "ch03.queue-too-small",
+            "a second caller couldn't get through while the first was on hold",
+        )
+        .expected(format!("a second connect() to {} returns 0", names::addr(number)))
+        .got(format!("connect() = {} after {} s", names::errno(e), RING_OUT.as_secs()))
+        .phone("your phone can hold only one waiting call; the next caller just hears it ring.")
+        .syscall("give listen() a backlog of a few calls, e.g. Backlog::new(4): Linux holds backlog + 1 finished calls, so a backlog of 0 holds one.")
+    })
 }
 
 fn unreadable(what: &str, errno: Errno) -> Failure {

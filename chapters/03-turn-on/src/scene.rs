@@ -6,7 +6,7 @@
 //! while nobody picks up, because the kernel queues them (the backlog).
 //! Picking up is chapter 5; the callers here dial as chapter 4 will teach.
 
-use crate::check::{dial, Answer};
+use crate::check::{dial, Answer, RING_OUT};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{kernel, learner, names};
 use nix::sys::socket::{bind, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
@@ -54,7 +54,7 @@ fn switched_off(s: &mut Scene) -> SceneResult {
     // ANCHOR: off
     let on =
         kernel::switched_on(&phone).map_err(sys("getsockopt(SO_ACCEPTCONN)", "Is it a socket?"))?;
-    let refused = dial(&number, s.chapter.timeout());
+    let refused = dial(&number, RING_OUT);
     // ANCHOR_END: off
     s.step(
         Who::You,
@@ -157,9 +157,9 @@ fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneErro
     .enumerate()
     {
         // ANCHOR: dial
-        let caller = dial(number, s.chapter.timeout()).map_err(sys(
+        let caller = dial(number, RING_OUT).map_err(sys(
             format!("connect(.., {})", names::addr(number)),
-            "Is the phone switched on (listen) with a backlog of a few calls?",
+            "Is the phone switched on, with a listen() backlog of a few calls? (Linux holds backlog + 1 waiting calls.)",
         ))?;
         let reached = kernel::other_end(&caller).map_err(sys("getpeername", "Is it connected?"))?;
         // ANCHOR_END: dial
