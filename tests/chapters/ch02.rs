@@ -77,7 +77,10 @@ fn a_fixed_port_that_is_taken_is_caught() {
     let (holder, port) = occupy();
     TAKEN_PORT.store(port, Ordering::SeqCst);
     let f = expect_mistake(check::run(&answer(fixed)), "ch02.fixed-number");
-    assert!(f.got.contains("EADDRINUSE"), "{f}");
+    assert!(
+        f.got.contains("EADDRINUSE") && f.headline.contains("already has"),
+        "{f}"
+    );
     drop(holder);
 }
 
@@ -153,6 +156,29 @@ fn no_bind_is_caught() {
         let f = expect_mistake(check::run(&answer(wrong)), "ch02.unnumbered");
         assert!(f.got.contains("0.0.0.0:0"), "{f}");
     }
+}
+
+/// Mistake: an address that isn't this machine's (a documentation-only network).
+#[test]
+fn a_foreign_address_is_caught() {
+    fn foreign(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        bind(phone.as_raw_fd(), &SockaddrIn::new(192, 0, 2, 1, 0))?;
+        getsockname(phone.as_raw_fd())
+    }
+    let f = expect_mistake(check::run(&answer(foreign)), "ch02.wrong-line");
+    assert!(f.got.contains("EADDRNOTAVAIL"), "{f}");
+}
+
+/// Mistake: binding the phone twice (the second bind() is refused).
+#[test]
+fn binding_twice_is_caught() {
+    fn twice(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        getsockname(phone.as_raw_fd())
+    }
+    let f = expect_mistake(check::run(&answer(twice)), "ch02.numbered-twice");
+    assert!(f.got.contains("EINVAL"), "{f}");
 }
 
 /// Mistake: a well-known port below 1024 (refused to non-root users).

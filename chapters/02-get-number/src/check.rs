@@ -23,7 +23,7 @@ pub struct Answer {
 
 pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let mut passed = Passed::default();
-    let (phone, returned) = number(answer, "the phone")?;
+    let (phone, returned) = number(answer, Which::First)?;
     passed.saw(format!(
         "get_a_number() returned Ok({})",
         names::addr(&returned)
@@ -36,13 +36,13 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     check_reported(returned, actual)?;
     passed.saw("the number you returned is the one the kernel reports");
     // Keep the first phone on the wall: the second must not get its number.
-    let (second, _) = number(answer, "a second phone")?;
+    let (second, _) = number(answer, Which::Second)?;
     let other = kernel::own_number(&second).map_err(|e| unreadable("getsockname", e))?;
     if other == actual {
-        return Err(fixed_number(format!(
-            "both phones got {}",
-            names::addr(&actual)
-        )));
+        return Err(fixed_number(
+            "get_a_number() gives every phone the same number",
+            format!("both phones got {}", names::addr(&actual)),
+        ));
     }
     passed.saw(format!(
         "a second phone got a different number ({}): nothing is hard-wired",
@@ -52,9 +52,24 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     Ok(passed)
 }
 
+/// The first phone of the check, or the second one that must get another number.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    First,
+    Second,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::First => "the first phone",
+            Which::Second => "a second phone",
+        }
+    }
+}
+
 /// Installs a fresh phone and hands it to the learner's `get_a_number()`.
-/// `which` names the phone in a failure ("the phone", "a second phone").
-fn number(answer: &Answer, which: &str) -> Result<(OwnedFd, SockaddrIn), Failure> {
+fn number(answer: &Answer, which: Which) -> Result<(OwnedFd, SockaddrIn), Failure> {
     let phone = socket(
         AddressFamily::Inet,
         SockType::Stream,
@@ -83,10 +98,17 @@ fn number(answer: &Answer, which: &str) -> Result<(OwnedFd, SockaddrIn), Failure
 }
 
 /// The kernel said no to something inside `get_a_number()`.
-fn refused(errno: Errno, which: &str) -> Failure {
-    let got = format!("Err({}) for {which}", names::errno(errno));
+fn refused(errno: Errno, which: Which) -> Failure {
+    let got = format!("Err({}) for {}", names::errno(errno), which.name());
     match errno {
-        Errno::EADDRINUSE => fixed_number(got),
+        Errno::EADDRINUSE if which == Which::First => fixed_number(
+            "get_a_number() asked for a fixed number that another phone already has",
+            got,
+        ),
+        Errno::EADDRINUSE => fixed_number(
+            "get_a_number() asks for the same number every time",
+            got,
+        ),
         Errno::EACCES => Failure::new(
             "ch02.reserved-number",
             "get_a_number() asked for a number reserved for the exchange's staff",
@@ -123,11 +145,8 @@ fn refused(errno: Errno, which: &str) -> Failure {
 }
 
 /// The same number twice, or a number somebody already has: a hard-wired port.
-fn fixed_number(got: String) -> Failure {
-    Failure::new(
-        "ch02.fixed-number",
-        "get_a_number() asks for the same number every time",
-    )
+fn fixed_number(headline: &str, got: String) -> Failure {
+    Failure::new("ch02.fixed-number", headline)
     .expected("each phone gets its own free number")
     .got(got)
     .phone("that number is taken: one number, one phone. Ask the exchange for any free number instead of a fixed one.")
