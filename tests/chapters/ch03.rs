@@ -161,13 +161,15 @@ fn a_queue_of_one_is_caught() {
 fn dial_tells_refused_from_connected() {
     let phone = install(SockType::Stream).expect("a test can install a phone");
     bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("port 0 is always free");
-    let number: SockaddrIn = getsockname(phone.as_raw_fd()).expect("bound IPv4 socket");
+    let number: SockaddrIn =
+        getsockname(phone.as_raw_fd()).expect("a bound IPv4 socket has an IPv4 name");
     let timeout = std::time::Duration::from_secs(2);
     assert_eq!(
         check::dial(&number, timeout).err(),
         Some(nix::errno::Errno::ECONNREFUSED)
     );
-    listen(&phone, Backlog::new(1).expect("1 is a valid backlog")).expect("listen");
+    listen(&phone, Backlog::new(1).expect("1 is a valid backlog"))
+        .expect("a bound stream socket can listen");
     assert!(check::dial(&number, timeout).is_ok());
 }
 
