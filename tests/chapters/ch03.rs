@@ -2,9 +2,11 @@
 
 use ch03_turn_on::{chapter, check, scene};
 use nix::sys::socket::{
-    bind, getsockname, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+    bind, getsockname, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag,
+    SockType, SockaddrIn,
 };
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use crate::support::{expect_mistake, expect_pass, expect_unfinished, play};
 
@@ -32,7 +34,7 @@ fn install(kind: SockType) -> nix::Result<OwnedFd> {
 #[test]
 fn solution_passes() {
     let passed = expect_pass(check::run(&SOLUTION));
-    assert!(passed.0.len() >= 6, "{:?}", passed.0);
+    assert!(passed.0.len() >= 7, "{:?}", passed.0);
     assert!(
         passed
             .0
@@ -103,6 +105,46 @@ fn the_wrong_number_is_caught() {
     }
     let f = expect_mistake(check::run(&answer(asked_for)), "ch03.wrong-number");
     assert!(f.got.contains("127.0.0.1:0"), "{f}");
+}
+
+/// The port the hard-wiring wrong answer below got first, and asks for again.
+static HARD_WIRED: AtomicU16 = AtomicU16::new(0);
+
+/// Mistake: a fixed port (free the first time): the second phone is refused.
+#[test]
+fn the_same_port_every_time_is_caught() {
+    fn hard_wired() -> Phone {
+        let phone = install(SockType::Stream)?;
+        let port = HARD_WIRED.load(Ordering::SeqCst);
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port))?;
+        listen(&phone, Backlog::new(4)?)?;
+        let number: SockaddrIn = getsockname(phone.as_raw_fd())?;
+        HARD_WIRED.store(number.port(), Ordering::SeqCst);
+        Ok((phone, number))
+    }
+    let f = expect_mistake(check::run(&answer(hard_wired)), "ch03.fixed-number");
+    assert!(f.got.contains("EADDRINUSE"), "{f}");
+}
+
+/// Remembered by the SO_REUSEPORT variant below.
+static SHARED: AtomicU16 = AtomicU16::new(0);
+
+/// Mistake: the same fixed port with SO_REUSEPORT, which lets two switched-on
+/// phones share it: no EADDRINUSE, but the same number twice.
+#[test]
+fn a_shared_fixed_port_is_caught() {
+    fn shared() -> Phone {
+        let phone = install(SockType::Stream)?;
+        setsockopt(&phone, sockopt::ReusePort, &true)?;
+        let port = SHARED.load(Ordering::SeqCst);
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port))?;
+        listen(&phone, Backlog::new(4)?)?;
+        let number: SockaddrIn = getsockname(phone.as_raw_fd())?;
+        SHARED.store(number.port(), Ordering::SeqCst);
+        Ok((phone, number))
+    }
+    let f = expect_mistake(check::run(&answer(shared)), "ch03.fixed-number");
+    assert!(f.got.contains("both phones got"), "{f}");
 }
 
 /// Mistake: a datagram socket; listen() refuses it with EOPNOTSUPP.

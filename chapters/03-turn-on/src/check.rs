@@ -40,7 +40,7 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     passed.saw("SO_ACCEPTCONN is 1: the phone is switched on (listening)");
     let actual = check_number(&phone)?;
     passed.saw(format!(
-        "getsockname says {}: the loopback line, a kernel-chosen number",
+        "getsockname says {}: the loopback line, a real (non-zero) port",
         names::addr(&actual)
     ));
     check_reported(returned, actual)?;
@@ -52,8 +52,33 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     ));
     let second = ring_again(&returned)?;
     passed.saw("a second caller got through too: the queue holds more than one call");
-    drop((second, caller, phone));
+    // A second phone while the first is still on: a hard-wired port can't
+    // give it a number of its own (chapter 2's lesson, kept).
+    let (other_phone, other) = open(answer)?;
+    if other == actual {
+        return Err(fixed_number(format!(
+            "both phones got {}",
+            names::addr(&actual)
+        )));
+    }
+    passed.saw(format!(
+        "a second phone opened at another number ({}): nothing is hard-wired",
+        names::addr(&other)
+    ));
+    drop((other_phone, second, caller, phone));
     Ok(passed)
+}
+
+/// A fixed port: the second phone can't have the first one's number.
+fn fixed_number(got: String) -> Failure {
+    Failure::new(
+        "ch03.fixed-number",
+        "open_for_calls() asks for the same number every time",
+    )
+    .expected("each phone gets its own free number")
+    .got(got)
+    .phone("that number is taken: one number, one phone. Ask the exchange for any free number.")
+    .syscall("bind() to 127.0.0.1 with port 0, then read the number back with getsockname().")
 }
 
 /// How long a test caller lets the phone ring before giving up. A loopback
@@ -90,6 +115,7 @@ fn open(answer: &Answer) -> Result<(OwnedFd, SockaddrIn), Failure> {
         let got = format!("Err({})", names::errno(errno));
         match errno {
             Errno::EOPNOTSUPP => postcards(got),
+            Errno::EADDRINUSE => fixed_number(got),
             _ => Failure::new("ch03.open-error", "open_for_calls() returned an error")
                 .expected("Ok((phone, 127.0.0.1:N))")
                 .got(got)
