@@ -1,1 +1,243 @@
-//! Chapter 2 (get a number): STUB, being written.
+//! Chapter 2 (get a number): solution, starter, wrong answers, transcript.
+
+use ch02_get_number::{chapter, check, scene};
+use nix::sys::socket::{
+    bind, getsockname, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn,
+};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use crate::support::{expect_mistake, expect_pass, expect_unfinished, play};
+
+#[path = "../../solutions/02-get-number/answer.rs"]
+mod solution;
+#[path = "../../chapters/02-get-number/src/answer.rs"]
+mod starter;
+
+const SOLUTION: check::Answer = check::Answer {
+    get_a_number: solution::get_a_number,
+};
+
+fn answer(get_a_number: fn(&OwnedFd) -> nix::Result<SockaddrIn>) -> check::Answer {
+    check::Answer { get_a_number }
+}
+
+/// A loopback socket holding a kernel-chosen port, so a wrong answer can
+/// collide with a number that is certainly taken (never a guessed fixed port).
+fn occupy() -> (OwnedFd, u16) {
+    let holder = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
+    .expect("a test can install a phone");
+    bind(holder.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("port 0 is always free");
+    let port = getsockname::<SockaddrIn>(holder.as_raw_fd())
+        .expect("a bound IPv4 socket has an IPv4 name")
+        .port();
+    (holder, port)
+}
+
+/// The reference answer passes every step of the self-check.
+#[test]
+fn solution_passes() {
+    let passed = expect_pass(check::run(&SOLUTION));
+    assert!(passed.0.len() >= 4, "{:?}", passed.0);
+}
+
+/// The starter, untouched, fails by pointing at its todo!() and its hint.
+#[test]
+fn starter_fails_with_its_hint() {
+    expect_unfinished(check::run(&answer(starter::get_a_number)), chapter());
+}
+
+/// Mistake: 0.0.0.0 (every line into the building) instead of loopback.
+#[test]
+fn all_interfaces_is_caught() {
+    fn everywhere(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        bind(phone.as_raw_fd(), &SockaddrIn::new(0, 0, 0, 0, 0))?;
+        getsockname(phone.as_raw_fd())
+    }
+    let f = expect_mistake(check::run(&answer(everywhere)), "ch02.all-lines");
+    assert!(f.got.contains("0.0.0.0:"), "{f}");
+}
+
+/// The port a fixed-port wrong answer asks for; set by the test to a port it holds.
+static TAKEN_PORT: AtomicU16 = AtomicU16::new(0);
+
+/// Mistake: a fixed port (think 5000) that another program already has.
+#[test]
+fn a_fixed_port_that_is_taken_is_caught() {
+    fn fixed(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        let port = TAKEN_PORT.load(Ordering::SeqCst);
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port))?;
+        getsockname(phone.as_raw_fd())
+    }
+    let (holder, port) = occupy();
+    TAKEN_PORT.store(port, Ordering::SeqCst);
+    let f = expect_mistake(check::run(&answer(fixed)), "ch02.fixed-number");
+    assert!(
+        f.got.contains("EADDRINUSE") && f.headline.contains("already has"),
+        "{f}"
+    );
+    drop(holder);
+}
+
+/// The number a hard-wiring wrong answer got first, and then asks for again.
+static HARD_WIRED: AtomicU16 = AtomicU16::new(0);
+
+/// Mistake: a fixed port that happens to be free: the first phone gets it,
+/// the second is refused. Only the two-phones check can see this one.
+#[test]
+fn the_same_port_every_time_is_caught() {
+    fn hard_wired(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        let port = HARD_WIRED.load(Ordering::SeqCst);
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port))?;
+        let number: SockaddrIn = getsockname(phone.as_raw_fd())?;
+        HARD_WIRED.store(number.port(), Ordering::SeqCst);
+        Ok(number)
+    }
+    let f = expect_mistake(check::run(&answer(hard_wired)), "ch02.fixed-number");
+    assert!(
+        f.got.contains("EADDRINUSE") && f.got.contains("second phone"),
+        "{f}"
+    );
+}
+
+/// Remembered by the SO_REUSEADDR variant below.
+static SHARED: AtomicU16 = AtomicU16::new(0);
+
+/// Mistake: the same fixed port with SO_REUSEADDR, which lets two phones
+/// that aren't switched on share it: no EADDRINUSE, but the same number twice.
+#[test]
+fn a_shared_fixed_port_is_caught() {
+    fn shared(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        setsockopt(phone, sockopt::ReuseAddr, &true)?;
+        let port = SHARED.load(Ordering::SeqCst);
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port))?;
+        let number: SockaddrIn = getsockname(phone.as_raw_fd())?;
+        SHARED.store(number.port(), Ordering::SeqCst);
+        Ok(number)
+    }
+    let f = expect_mistake(check::run(&answer(shared)), "ch02.fixed-number");
+    assert!(f.got.contains("both phones got"), "{f}");
+}
+
+/// Mistake: returning the address asked for (port 0) instead of asking getsockname.
+#[test]
+fn a_made_up_number_is_caught() {
+    fn made_up(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        let wanted = SockaddrIn::new(127, 0, 0, 1, 0);
+        bind(phone.as_raw_fd(), &wanted)?;
+        Ok(wanted)
+    }
+    let f = expect_mistake(check::run(&answer(made_up)), "ch02.made-up-number");
+    assert!(f.got.contains("127.0.0.1:0"), "{f}");
+}
+
+/// Mistake: no bind() at all, or a bind() on a socket of one's own.
+#[test]
+fn no_bind_is_caught() {
+    fn no_bind(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        getsockname(phone.as_raw_fd())
+    }
+    fn own_socket(_phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        let mine = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )?;
+        bind(mine.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        getsockname(mine.as_raw_fd())
+    }
+    for wrong in [no_bind, own_socket] {
+        let f = expect_mistake(check::run(&answer(wrong)), "ch02.unnumbered");
+        assert!(f.got.contains("0.0.0.0:0"), "{f}");
+    }
+}
+
+/// Mistake: an address that isn't this machine's (a documentation-only network).
+#[test]
+fn a_foreign_address_is_caught() {
+    fn foreign(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        bind(phone.as_raw_fd(), &SockaddrIn::new(192, 0, 2, 1, 0))?;
+        getsockname(phone.as_raw_fd())
+    }
+    let f = expect_mistake(check::run(&answer(foreign)), "ch02.wrong-line");
+    assert!(f.got.contains("EADDRNOTAVAIL"), "{f}");
+}
+
+/// Mistake: binding the phone twice (the second bind() is refused).
+#[test]
+fn binding_twice_is_caught() {
+    fn twice(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        getsockname(phone.as_raw_fd())
+    }
+    let f = expect_mistake(check::run(&answer(twice)), "ch02.numbered-twice");
+    assert!(f.got.contains("EINVAL"), "{f}");
+}
+
+/// Mistake: a well-known port below 1024 (refused to non-root users).
+#[test]
+fn a_reserved_port_is_caught() {
+    fn reserved(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 7))?;
+        getsockname(phone.as_raw_fd())
+    }
+    match check::run(&answer(reserved)) {
+        Err(f) if f.id == "ch02.reserved-number" => assert!(f.got.contains("EACCES"), "{f}"),
+        // As root (CI), port 7 may be granted: then the two-phones check
+        // (or a collision with a real echo service) must still catch it.
+        Err(f) => assert_eq!(f.id, "ch02.fixed-number", "{f}"),
+        Ok(p) => panic!("a fixed port 7 passed the check: {:?}", p.0),
+    }
+}
+
+/// The scene, played with the reference answer: the book shows this snapshot.
+#[test]
+fn transcript() {
+    let (text, result) = play(chapter(), |s| scene::play(s, &SOLUTION, &[]));
+    result.expect("the scene plays to the end with the reference answer");
+    for needle in [
+        "getsockname(fd",
+        "= 0.0.0.0:0",
+        "SO_REUSEADDR) = 0",
+        "EADDRINUSE (Address already in use)",
+        "a different number from yours",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    crate::assert_transcript!("ch02-transcript", text);
+}
+
+/// The scene with the starter stops at get_a_number() with one friendly paragraph.
+#[test]
+fn starter_scene_stops_with_a_friendly_paragraph() {
+    let (text, result) = play(chapter(), |s| {
+        scene::play(s, &answer(starter::get_a_number), &[])
+    });
+    let err = result.expect_err("the starter can't finish the scene");
+    assert!(
+        !text.contains("get_a_number(fd"),
+        "the scene should stop at the learner's first call:\n{text}"
+    );
+    crate::assert_transcript!("ch02-starter", err.to_string());
+}
+
+/// A stray argument is a usage error (one line), not a scene.
+#[test]
+fn a_stray_argument_is_a_usage_line() {
+    let (text, result) = play(chapter(), |s| {
+        scene::play(s, &SOLUTION, &["--to".to_string()])
+    });
+    let err = result.expect_err("chapter 2 takes no arguments");
+    assert!(
+        matches!(err, dialtone_kit::scene::SceneError::Usage(ref l) if !l.contains('\n') && l.contains("Usage")),
+        "{err}"
+    );
+    assert!(text.is_empty(), "nothing should play:\n{text}");
+}

@@ -1,10 +1,29 @@
-//! Chapter 3: Turn the phone on (STUB: being written).
+//! Chapter 3: turn the phone on.
+//!
+//! A socket with a number still refuses every call (`ECONNREFUSED`) until
+//! `listen()` switches it on. From then on the kernel answers callers itself:
+//! their `connect()` completes and the call waits in the phone's queue (the
+//! backlog) until someone picks up. `getsockopt(SO_ACCEPTCONN)` shows the
+//! switch. Picking up a waiting call is chapter 5 (`accept`); dialling,
+//! chapter 4 (`connect`), is used here only as the test call.
+//!
+//! - [`answer`] is the learner's file (or, with `--features solution`, the
+//!   reference answer from `solutions/`).
+//! - [`scene`] narrates the chapter (`cargo run -p ch03-turn-on`).
+//! - [`check`] is the self-check (`cargo test -p ch03-turn-on`).
 #![forbid(unsafe_code)]
 
 #[cfg_attr(feature = "solution", path = "../../../solutions/03-turn-on/answer.rs")]
 pub mod answer;
+pub mod check;
+pub mod scene;
 
 /// This chapter's entry in `course.toml`.
 pub fn chapter() -> &'static dialtone_kit::course::Chapter {
     dialtone_kit::course::chapter_for(env!("CARGO_PKG_NAME"))
 }
+
+/// The answer this build was compiled with: the learner's, or the solution.
+pub const ANSWER: check::Answer = check::Answer {
+    open_for_calls: answer::open_for_calls,
+};

@@ -1,0 +1,219 @@
+//! The self-check for chapter 2: does `get_a_number()` really give the phone
+//! a kernel-chosen number on the loopback line, and report that number?
+//!
+//! The check installs the phones itself (chapter 1's job) and asks the kernel
+//! with `getsockname()` what each one ended up with, so it never trusts what
+//! the learner's function says about itself. Two phones in a row must get two
+//! different numbers: that is what catches a hard-wired port.
+
+use crate::chapter;
+use dialtone_kit::check::{Failure, Passed};
+use dialtone_kit::{kernel, learner, names};
+use nix::errno::Errno;
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+use std::net::Ipv4Addr;
+use std::os::fd::OwnedFd;
+
+/// The learner's functions for this chapter, passed in so the integrity suite
+/// can check the solution and deliberately wrong answers the same way.
+#[derive(Clone, Copy)]
+pub struct Answer {
+    pub get_a_number: fn(&OwnedFd) -> nix::Result<SockaddrIn>,
+}
+
+pub fn run(answer: &Answer) -> Result<Passed, Failure> {
+    let mut passed = Passed::default();
+    let (phone, returned) = number(answer, Which::First)?;
+    passed.saw(format!(
+        "get_a_number() returned Ok({})",
+        names::addr(&returned)
+    ));
+    let actual = check_numbered(&phone)?;
+    passed.saw(format!(
+        "getsockname says the phone is {}: on the loopback line, with a number the exchange picked",
+        names::addr(&actual)
+    ));
+    check_reported(returned, actual)?;
+    passed.saw("the number you returned is the one the kernel reports");
+    // Keep the first phone on the wall: the second must not get its number.
+    let (second, _) = number(answer, Which::Second)?;
+    let other = kernel::own_number(&second).map_err(|e| unreadable("getsockname", e))?;
+    if other == actual {
+        return Err(fixed_number(
+            "get_a_number() gives every phone the same number",
+            format!("both phones got {}", names::addr(&actual)),
+        ));
+    }
+    passed.saw(format!(
+        "a second phone got a different number ({}): nothing is hard-wired",
+        names::addr(&other)
+    ));
+    drop((phone, second));
+    Ok(passed)
+}
+
+/// The first phone of the check, or the second one that must get another number.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    First,
+    Second,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::First => "the first phone",
+            Which::Second => "a second phone",
+        }
+    }
+}
+
+/// Installs a fresh phone and hands it to the learner's `get_a_number()`.
+fn number(answer: &Answer, which: Which) -> Result<(OwnedFd, SockaddrIn), Failure> {
+    let phone = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
+    .map_err(|e| {
+        Failure::new(
+            "ch02.no-phone",
+            "the self-check couldn't install a phone to test with",
+        )
+        .expected("socket(AF_INET, SOCK_STREAM, 0) to succeed")
+        .got(names::errno(e))
+        .phone("the exchange has no handsets left; nothing in your answer caused this.")
+        .syscall("close other programs holding many sockets, then run the check again.")
+    })?;
+    // learner::call needs a closure that owns what it uses (it runs on its own
+    // thread, under a timeout), so the phone goes in and comes back out.
+    let get_a_number = answer.get_a_number;
+    let (phone, result) = learner::call(chapter(), "get_a_number", move || {
+        let result = get_a_number(&phone);
+        (phone, result)
+    })?;
+    let number = result.map_err(|e| refused(e, which))?;
+    Ok((phone, number))
+}
+
+/// The kernel said no to something inside `get_a_number()`.
+fn refused(errno: Errno, which: Which) -> Failure {
+    let got = format!("Err({}) for {}", names::errno(errno), which.name());
+    match errno {
+        Errno::EADDRINUSE if which == Which::First => fixed_number(
+            "get_a_number() asked for a fixed number that another phone already has",
+            got,
+        ),
+        Errno::EADDRINUSE => fixed_number(
+            "get_a_number() asks for the same number every time",
+            got,
+        ),
+        Errno::EACCES => Failure::new(
+            "ch02.reserved-number",
+            "get_a_number() asked for a number reserved for the exchange's staff",
+        )
+        .expected("Ok(127.0.0.1:N), with N chosen by the kernel")
+        .got(got)
+        .phone("numbers below 1024 are well-known numbers that only root may take.")
+        .syscall("bind() to port 0 and let the kernel pick a free port."),
+        Errno::EADDRNOTAVAIL => Failure::new(
+            "ch02.wrong-line",
+            "get_a_number() asked for a number on a line this machine doesn't have",
+        )
+        .expected("Ok(127.0.0.1:N)")
+        .got(got)
+        .phone("you can only take a number on a line that comes into this building.")
+        .syscall("bind() to 127.0.0.1 (SockaddrIn::new(127, 0, 0, 1, 0)), the loopback address."),
+        Errno::EINVAL => Failure::new(
+            "ch02.numbered-twice",
+            "get_a_number() tried to give the phone a second number",
+        )
+        .expected("one bind() per phone")
+        .got(got)
+        .phone("a phone gets one number; asking again is refused.")
+        .syscall("call bind() once; EINVAL means the socket was already bound."),
+        _ => Failure::new("ch02.bind-error", "get_a_number() returned an error")
+            .expected("Ok(127.0.0.1:N)")
+            .got(got)
+            .phone(format!(
+                "the exchange refused: {}.",
+                names::errno_phone(errno)
+            ))
+            .syscall("bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)), then getsockname(phone.as_raw_fd())."),
+    }
+}
+
+/// The same number twice, or a number somebody already has: a hard-wired port.
+fn fixed_number(headline: &str, got: String) -> Failure {
+    Failure::new("ch02.fixed-number", headline)
+    .expected("each phone gets its own free number")
+    .got(got)
+    .phone("that number is taken: one number, one phone. Ask the exchange for any free number instead of a fixed one.")
+    .syscall("bind() with port 0, not a fixed port: EADDRINUSE is what a fixed port gets once another socket holds it.")
+}
+
+/// What the kernel says the phone's number is, if it is a loopback number.
+fn check_numbered(phone: &OwnedFd) -> Result<SockaddrIn, Failure> {
+    let actual = kernel::own_number(phone).map_err(|e| unreadable("getsockname", e))?;
+    let got = format!("getsockname = {}", names::addr(&actual));
+    if actual.port() == 0 {
+        return Err(Failure::new(
+            "ch02.unnumbered",
+            "after get_a_number() the phone still has no number",
+        )
+        .expected("getsockname = 127.0.0.1:N, N not 0")
+        .got(got)
+        .phone("nobody can ring a phone without a number.")
+        .syscall(
+            "call bind() on the phone you are handed (phone.as_raw_fd()), not on a new socket.",
+        ));
+    }
+    if actual.ip().is_unspecified() {
+        return Err(Failure::new(
+            "ch02.all-lines",
+            "get_a_number() put the phone on every line into the building",
+        )
+        .expected("getsockname = 127.0.0.1:N (loopback only)")
+        .got(got)
+        .phone("0.0.0.0 answers calls from anywhere, other machines included; this course's phones stay on the loopback line.")
+        .syscall("bind() to 127.0.0.1, not 0.0.0.0 (INADDR_ANY)."));
+    }
+    if actual.ip() != Ipv4Addr::LOCALHOST {
+        return Err(Failure::new(
+            "ch02.wrong-line",
+            "get_a_number() put the phone on another line",
+        )
+        .expected("getsockname = 127.0.0.1:N")
+        .got(got)
+        .phone("the course's phones use this machine's own loopback line, 127.0.0.1.")
+        .syscall("bind() to SockaddrIn::new(127, 0, 0, 1, 0)."));
+    }
+    Ok(actual)
+}
+
+/// The learner must report the kernel's number, not the one they asked for.
+fn check_reported(returned: SockaddrIn, actual: SockaddrIn) -> Result<(), Failure> {
+    if returned == actual {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "ch02.made-up-number",
+        "get_a_number() returned a number the phone doesn't have",
+    )
+    .expected(format!("Ok({}), what getsockname says", names::addr(&actual)))
+    .got(format!("Ok({})", names::addr(&returned)))
+    .phone("you told your friends a number you never checked; ask the exchange which one you got.")
+    .syscall("after bind(), return getsockname(phone.as_raw_fd()): port 0 was a request, not the answer."))
+}
+
+fn unreadable(what: &str, errno: Errno) -> Failure {
+    Failure::new(
+        "ch02.not-a-socket",
+        format!("the kernel couldn't read {what} of the phone"),
+    )
+    .expected("the phone to still be an open IPv4 socket")
+    .got(format!("{} while reading {what}", names::errno(errno)))
+    .phone("the phone you were handed is gone from the wall.")
+    .syscall("only borrow the phone (&OwnedFd): don't close it or replace it.")
+}

@@ -1,0 +1,204 @@
+//! The scene of chapter 3, narrated line by line.
+//!
+//! First a phone that has a number but is switched off: `SO_ACCEPTCONN` is 0
+//! and a caller gets `ECONNREFUSED`. Then the learner's `open_for_calls()`
+//! phone: `SO_ACCEPTCONN` is 1, and two callers' `connect()` calls complete
+//! while nobody picks up, because the kernel queues them (the backlog).
+//! Picking up is chapter 5; the callers here dial as chapter 4 will teach.
+
+use crate::check::{dial, Answer, RING_OUT};
+use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
+use dialtone_kit::{kernel, learner, names};
+use nix::sys::socket::{bind, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
+    if let Some(arg) = args.first() {
+        return Err(SceneError::Usage(format!(
+            "chapter 3 takes no arguments (got {arg:?}). Usage: cargo run -p ch03-turn-on"
+        )));
+    }
+    s.title("Your phone has a number, so callers can dial it. But will it ring?")?;
+    switched_off(s)?;
+    s.pause()?;
+    let (phone, number) = switched_on(s, answer)?;
+    s.pause()?;
+    let callers = on_hold(s, &number)?;
+    s.pause()?;
+    let fd = phone.as_raw_fd();
+    drop(phone); // close(): the phone comes off the wall, queue and all.
+    s.step(
+        Who::You,
+        "walk away without picking up",
+        &format!("close(fd {fd}), when the OwnedFd is dropped"),
+    )?;
+    s.note("the calls on hold are cut off with it; chapter 5 picks them up instead")?;
+    drop(callers);
+    s.pause()?;
+    s.moral()?;
+    Ok(())
+}
+
+/// A numbered phone nobody switched on: the exchange refuses its callers.
+fn switched_off(s: &mut Scene) -> SceneResult {
+    let (phone, number) = numbered_phone()?;
+    let fd = phone.as_raw_fd();
+    s.step(
+        Who::You,
+        "install a phone and give it a number (chapters 1 and 2)",
+        &format!(
+            "socket(..) = fd {fd}; bind(fd {fd}, 127.0.0.1 port 0); getsockname = {}",
+            names::addr(&number)
+        ),
+    )?;
+    // ANCHOR: off
+    let on =
+        kernel::switched_on(&phone).map_err(sys("getsockopt(SO_ACCEPTCONN)", "Is it a socket?"))?;
+    let refused = dial(&number, RING_OUT);
+    // ANCHOR_END: off
+    s.step(
+        Who::You,
+        "ask the exchange whether the phone is switched on",
+        &format!(
+            "getsockopt(fd {fd}, SOL_SOCKET, SO_ACCEPTCONN) = {}",
+            u8::from(on)
+        ),
+    )?;
+    s.step(
+        Who::Caller,
+        &format!("dial {}", names::addr(&number)),
+        &format!(
+            "connect(.., {}) = {}",
+            names::addr(&number),
+            outcome(&refused)
+        ),
+    )?;
+    if let Err(errno) = refused {
+        s.step(
+            Who::Exchange,
+            names::errno_phone(errno),
+            "the kernel answers the caller's SYN with a RST: nothing listens at that number",
+        )?;
+    }
+    s.note("a number alone doesn't make a phone ring. A refused caller's socket is spent: it is")?;
+    s.note("closed, and a caller who tries again installs a new one")?;
+    drop(phone);
+    s.step(
+        Who::You,
+        "take the switched-off phone off the wall",
+        &format!("close(fd {fd}), when the OwnedFd is dropped"),
+    )?;
+    Ok(())
+}
+
+/// Chapters 1 and 2 in one go, for the switched-off phone.
+fn numbered_phone() -> Result<(OwnedFd, SockaddrIn), SceneError> {
+    let phone = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
+    .map_err(sys(
+        "socket(AF_INET, SOCK_STREAM, 0)",
+        "Close some programs and try again.",
+    ))?;
+    bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).map_err(sys(
+        "bind(127.0.0.1 port 0)",
+        "Is the loopback line up (ip addr show lo)?",
+    ))?;
+    let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
+    Ok((phone, number))
+}
+
+/// The learner's `open_for_calls()`, and the same question as before.
+fn switched_on(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), SceneError> {
+    // ANCHOR: open
+    let (phone, number) = learner::call(s.chapter, "open_for_calls", answer.open_for_calls)?
+        .map_err(sys(
+            "open_for_calls()",
+            "`cargo test -p ch03-turn-on` says which step went wrong.",
+        ))?;
+    let on =
+        kernel::switched_on(&phone).map_err(sys("getsockopt(SO_ACCEPTCONN)", "Is it a socket?"))?;
+    // ANCHOR_END: open
+    let fd = phone.as_raw_fd();
+    s.step(
+        Who::You,
+        "open a phone for calls: install it, number it, switch it on",
+        &format!("open_for_calls() = Ok((fd {fd}, {}))", names::addr(&number)),
+    )?;
+    s.note("inside: socket(), bind(127.0.0.1 port 0), listen(fd, backlog), getsockname()")?;
+    s.step(
+        Who::You,
+        "ask the exchange whether this phone is switched on",
+        &format!(
+            "getsockopt(fd {fd}, SOL_SOCKET, SO_ACCEPTCONN) = {}",
+            u8::from(on)
+        ),
+    )?;
+    s.note(if on {
+        "0 for the switched-off phone, 1 for this one: listen() is the whole difference"
+    } else {
+        "still 0: open_for_calls() never called listen(), so this phone won't ring either"
+    })?;
+    Ok((phone, number))
+}
+
+/// Two callers dial the switched-on phone; nobody picks up, yet both get through.
+fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneError> {
+    let mut callers = Vec::new();
+    let at = names::addr(number);
+    for (i, words) in [
+        format!("a caller dials {at}"),
+        format!("a second caller dials {at} too"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // ANCHOR: dial
+        let caller = dial(number, RING_OUT).map_err(sys(
+            format!("connect(.., {})", names::addr(number)),
+            "Is the phone switched on, with a listen() backlog of a few calls? (Linux holds backlog + 1 waiting calls.)",
+        ))?;
+        let reached = kernel::other_end(&caller).map_err(sys("getpeername", "Is it connected?"))?;
+        // ANCHOR_END: dial
+        let fd = caller.as_raw_fd();
+        s.step(
+            Who::Caller,
+            &words,
+            &format!("connect(fd {fd}, {}) = 0", names::addr(number)),
+        )?;
+        s.step(
+            Who::Exchange,
+            "the call is through, and on hold until you pick up",
+            &format!("getpeername(fd {fd}) = {}", names::addr(&reached)),
+        )?;
+        if i == 0 {
+            s.note(
+                "nobody has called accept(), yet connect() returned 0: the kernel answered the",
+            )?;
+            s.note(
+                "handshake itself and put the call in the phone's queue, where accept() finds it",
+            )?;
+        }
+        callers.push(caller);
+    }
+    s.note(
+        "the backlog you pass to listen() sizes that queue. When it is full, Linux ignores new",
+    )?;
+    s.note("callers, who keep ringing until there is room or they give up. A few calls is plenty")?;
+    s.note(
+        "here; a busy server asks for SOMAXCONN (nix: Backlog::MAXCONN), which the kernel caps",
+    )?;
+    s.note("at /proc/sys/net/core/somaxconn")?;
+    Ok(callers)
+}
+
+/// A connect's result as strace would show it: `0`, or the errno's name.
+fn outcome(result: &nix::Result<OwnedFd>) -> String {
+    match result {
+        Ok(_) => "0".to_string(),
+        Err(errno) => names::errno(*errno),
+    }
+}
