@@ -81,7 +81,7 @@ impl From<LearnerError> for Failure {
                 "unfinished",
                 format!("{}() to do its job", e.function),
                 "todo!() - the function isn't written yet".to_string(),
-                "the phone isn't installed yet: there's nothing to test.".to_string(),
+                "this step of the call isn't written yet: there's nothing to test.".to_string(),
                 task_hint(&e),
             ),
             Trouble::Panicked(msg) => (
