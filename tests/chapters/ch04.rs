@@ -306,3 +306,35 @@ fn nonsense_is_a_usage_line() {
         );
     }
 }
+
+/// `--to` with a dial() that never returns: one line after the chapter's
+/// timeout (the same words a silently dropped call would get), not a hang.
+#[test]
+fn a_real_dial_that_never_returns_is_one_line_in_time() {
+    fn waits(number: SockaddrIn) -> nix::Result<OwnedFd> {
+        let phone = party::dial(&number)?;
+        let mut buf = [0u8; 1];
+        read(&phone, &mut buf)?; // the listener below never says a word
+        Ok(phone)
+    }
+    let (_callee, number) = party::switched_on_phone().expect("a loopback listener");
+    let args = strings(&["--to", &names::addr(&number)]);
+    let start = Instant::now();
+    let (text, result) = play(chapter(), |s| scene::play(s, &answer(waits), &args));
+    assert!(start.elapsed() < Duration::from_secs(10));
+    let err = result.expect_err("dial() never returned");
+    assert!(
+        matches!(
+            err,
+            SceneError::Sys {
+                errno: Errno::ETIMEDOUT,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let line = err.to_string();
+    assert!(text.is_empty() && !line.contains('\n'), "{text}{line}");
+    let within = format!("No answer within {} s", chapter().timeout_secs);
+    assert!(line.contains(&within), "{line}");
+}
