@@ -84,6 +84,9 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
 
     // ANCHOR: pick_up
+    // learner::call runs pick_up() on a thread of its own (so a pick_up()
+    // that never returns can't hang the scene); the thread gets a shared
+    // handle to the phone on the wall, not a borrow.
     let pick_up = answer.pick_up;
     let wall = Arc::clone(&phone);
     let (line, caller_id) = learner::call(s.chapter, "pick_up", move || pick_up(&wall))?.map_err(
