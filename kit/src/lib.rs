@@ -13,4 +13,5 @@ pub mod course;
 pub mod kernel;
 pub mod learner;
 pub mod names;
+pub mod party;
 pub mod scene;

@@ -1,6 +1,11 @@
-//! `cargo run -p ch04-dial` (STUB: being written).
+//! `cargo run -p ch04-dial`: the scene of chapter 4, narrated.
+//! `cargo run -p ch04-dial -- --to 127.0.0.1:5000` dials a real phone.
 #![forbid(unsafe_code)]
 
+use ch04_dial::{scene, ANSWER};
+
 fn main() {
-    println!("{}", ch04_dial::chapter().title);
+    dialtone_kit::scene::main(env!("CARGO_PKG_NAME"), |s, args| {
+        scene::play(s, &ANSWER, &args)
+    })
 }

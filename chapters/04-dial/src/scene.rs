@@ -1,0 +1,249 @@
+//! The scene of chapter 4, narrated line by line.
+//!
+//! The callee switches on a phone (chapters 1-3, done here for you); you dial
+//! it with the learner's `dial()` and ask the kernel what your phone's own
+//! number is (you never bound one) and whom it is connected to. Then you dial
+//! a number whose phone is switched off, and the exchange refuses. Nobody
+//! picks up yet: the call waits in the callee's queue until chapter 5.
+//!
+//! With `--to HOST:PORT` the scene dials a real phone instead, for example
+//! one started in another terminal with `nc -l 127.0.0.1 5000`.
+
+use crate::check::Answer;
+use dialtone_kit::args::{self, Mode};
+use dialtone_kit::learner::{LearnerError, Trouble};
+use dialtone_kit::scene::{sys, Scene, SceneResult, Who};
+use dialtone_kit::{kernel, learner, names, party};
+use nix::errno::Errno;
+use nix::sys::socket::SockaddrIn;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
+    match args::parse(args, "--to", "127.0.0.1:5000")? {
+        Mode::Scene => scene(s, answer),
+        Mode::Real(number) => real(s, answer, number),
+    }
+}
+
+/// Both parties in this process: the callee's phone is switched on, you dial it.
+fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
+    s.title("A friend's phone is switched on and you have their number. You pick up your handset and dial.")?;
+
+    let (callee, number) = party::switched_on_phone().map_err(sys(
+        "the callee's socket/bind/listen",
+        "Is the loopback interface up?",
+    ))?;
+    s.step(
+        Who::Callee,
+        "install a phone, get a number, switch it on (chapters 1-3)",
+        &format!(
+            "socket + bind(127.0.0.1:0) + listen = fd {}, number {}",
+            callee.as_raw_fd(),
+            names::addr(&number)
+        ),
+    )?;
+    s.pause()?;
+
+    // ANCHOR: dial
+    let dial = answer.dial;
+    let phone = learner::call(s.chapter, "dial", move || dial(number))?.map_err(sys(
+        format!("connect({})", names::addr(&number)),
+        "The callee's phone is switched on, so check that dial() connects to the number it is given.",
+    ))?;
+    let fd = phone.as_raw_fd();
+    // ANCHOR_END: dial
+    s.step(
+        Who::You,
+        &format!("dial {}", names::addr(&number)),
+        &format!(
+            "socket(AF_INET, SOCK_STREAM, 0) = fd {fd}; connect(fd {fd}, {}) = 0",
+            names::addr(&number)
+        ),
+    )?;
+    s.note("you never called bind(), and yet...")?;
+    describe_call(s, &phone)?;
+
+    // ANCHOR: ring
+    let ringing = party::ready(&callee, Duration::from_secs(2)).map_err(sys(
+        "poll(POLLIN) on the callee's phone",
+        "Is it still open?",
+    ))?;
+    // ANCHOR_END: ring
+    s.step(
+        Who::Callee,
+        if ringing {
+            "the phone rings"
+        } else {
+            "the phone stays silent"
+        },
+        &format!(
+            "poll(fd {}, POLLIN) = {}",
+            callee.as_raw_fd(),
+            if ringing {
+                "1: a call is queued, waiting for accept()"
+            } else {
+                "0: no call queued"
+            }
+        ),
+    )?;
+    s.note("connect() returned before anyone picked up: the kernel completed the call and queued it (the backlog, chapter 3); picking up is chapter 5")?;
+    s.pause()?;
+
+    refused(s, answer)?;
+
+    drop(phone); // close(): the call ends; the callee would read end-of-file.
+    s.step(
+        Who::You,
+        "hang up",
+        &format!("close(fd {fd}), when the OwnedFd is dropped"),
+    )?;
+    let callee_fd = callee.as_raw_fd();
+    drop(callee);
+    s.step(
+        Who::Callee,
+        "take the phone off the wall",
+        &format!("close(fd {callee_fd})"),
+    )?;
+    s.pause()?;
+    s.moral()?;
+    Ok(())
+}
+
+/// Your own number (the exchange picked it) and the other end of the call.
+fn describe_call(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
+    // ANCHOR: ask
+    let own = kernel::own_number(phone).map_err(sys("getsockname", "Is it an IPv4 socket?"))?;
+    let peer = kernel::other_end(phone).map_err(sys(
+        "getpeername",
+        "dial() must connect() the phone before returning it.",
+    ))?;
+    // ANCHOR_END: ask
+    s.step(
+        Who::You,
+        "ask what your own number is",
+        &format!("getsockname(fd {fd}) = {}", names::addr(&own)),
+    )?;
+    let pooled = party::ephemeral_range().map(|(low, high)| (low..=high).contains(&own.port()));
+    s.note(match pooled {
+        Some(true) => "the exchange handed you a number while dialling: an ephemeral port, from the pool in /proc/sys/net/ipv4/ip_local_port_range",
+        Some(false) => "that port is OUTSIDE the ephemeral pool in /proc/sys/net/ipv4/ip_local_port_range: did dial() bind()?",
+        None => "the exchange handed you a number while dialling: an ephemeral port",
+    })?;
+    s.step(
+        Who::You,
+        "ask who is on the other end",
+        &format!("getpeername(fd {fd}) = {}", names::addr(&peer)),
+    )?;
+    s.note("the number you dialled: the call went through")
+        .map_err(Into::into)
+}
+
+/// Dial a number whose phone is bound but switched off (never listen()ed).
+fn refused(s: &mut Scene, answer: &Answer) -> SceneResult {
+    // The switched-off phone holds its number until the end of this beat, so
+    // nothing else can start listening there while we dial it.
+    let (off, off_number) = party::numbered_phone().map_err(sys(
+        "the callee's socket/bind",
+        "Is the loopback interface up?",
+    ))?;
+    s.step(
+        Who::Callee,
+        "install a second phone and give it a number, but leave it switched off",
+        &format!(
+            "socket + bind(127.0.0.1:0) = fd {}, number {}; no listen()",
+            off.as_raw_fd(),
+            names::addr(&off_number)
+        ),
+    )?;
+    // ANCHOR: refused
+    let dial = answer.dial;
+    let outcome = learner::call(s.chapter, "dial", move || dial(off_number))?;
+    // ANCHOR_END: refused
+    let syscall = format!("connect(.., {})", names::addr(&off_number));
+    match outcome {
+        Err(errno) => {
+            s.step(
+                Who::You,
+                &format!("dial {}", names::addr(&off_number)),
+                &format!("{syscall} = {}", names::errno(errno)),
+            )?;
+            s.step(
+                Who::Exchange,
+                names::errno_phone(errno),
+                "the kernel answered the attempt with a reset (RST); dial() returned the Err",
+            )?;
+            s.note("refused at once, not after a wait: on this machine the kernel knows nobody listens there")?;
+            s.note("dial() dropped its phone on the way out (`?`), so a failed call leaves no handset behind")?;
+        }
+        Ok(phone) => {
+            s.step(
+                Who::You,
+                &format!("dial {}", names::addr(&off_number)),
+                &format!("{syscall}: dial() returned Ok(fd {})", phone.as_raw_fd()),
+            )?;
+            s.note("nobody listens there, so the kernel said ECONNREFUSED: dial() should return that Err (run `cargo test -p ch04-dial`)")?;
+        }
+    }
+    drop(off);
+    s.pause().map_err(Into::into)
+}
+
+/// `--to HOST:PORT`: dial a real phone, say who we are and who answered, hang up.
+fn real(s: &mut Scene, answer: &Answer, number: SockaddrIn) -> SceneResult {
+    let there = names::addr(&number);
+    let dial = answer.dial;
+    // Dial before printing anything, so a refused call is one line on stderr.
+    let phone = match learner::call(s.chapter, "dial", move || dial(number)) {
+        Ok(Ok(phone)) => phone,
+        Ok(Err(Errno::ECONNREFUSED)) => {
+            return Err(sys(
+                format!("connect({there})"),
+                format!(
+                    "Nobody is listening at {there}: start the listener first (e.g. `nc -l {} {}` in another terminal), or check the port.",
+                    number.ip(),
+                    number.port()
+                ),
+            )(Errno::ECONNREFUSED))
+        }
+        Ok(Err(errno)) => {
+            return Err(sys(
+                format!("connect({there})"),
+                "Check the address: is it this machine (127.0.0.1) or one you can reach?",
+            )(errno))
+        }
+        Err(LearnerError {
+            trouble: Trouble::Hung(t),
+            ..
+        }) => {
+            return Err(sys(
+                format!("dial({there})"),
+                format!("No answer within {} s: check the address, and that nothing (a firewall) drops calls to it. Without --to, the scene tests your dial() on this machine.", t.as_secs()),
+            )(Errno::ETIMEDOUT))
+        }
+        Err(other) => return Err(other.into()),
+    };
+    s.title(&format!("You dial a real phone at {there}."))?;
+    let fd = phone.as_raw_fd();
+    s.step(
+        Who::You,
+        &format!("dial {there}"),
+        &format!("socket(AF_INET, SOCK_STREAM, 0) = fd {fd}; connect(fd {fd}, {there}) = 0"),
+    )?;
+    describe_call(s, &phone)?;
+    let own = kernel::own_number(&phone).map_err(sys("getsockname", "Is it an IPv4 socket?"))?;
+    s.note(&format!(
+        "their caller ID shows {}: `nc -v -l` prints it as \"Connection received on ...\"",
+        names::addr(&own)
+    ))?;
+    drop(phone);
+    s.step(
+        Who::You,
+        "hang up without a word (talking is chapter 6)",
+        &format!("close(fd {fd}); the other side reads end-of-file"),
+    )?;
+    s.pause()?;
+    s.moral()?;
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The other party: what a scene or a self-check does around the learner's
+//! call, so the learner's one function has someone to talk to.
+//!
+//! Chapter 4's learner dials, so the scene and the check need a phone that is
+//! switched on to be dialled; chapter 5's learner picks up, so they need a
+//! caller. These helpers are the plain, reference versions of chapters 1-4
+//! (socket, bind to 127.0.0.1 port 0, listen, connect), plus the two things a
+//! test needs that a learner's program doesn't: waiting with a deadline
+//! instead of forever, and the kernel's ephemeral port range.
+//!
+//! Everything here is loopback-only and lets the kernel pick the port, so two
+//! tests (or two classmates) never fight over a number.
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{
+    bind, connect, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+};
+use nix::unistd::read;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use crate::kernel;
+
+/// A phone with a number on the loopback line but switched off: bound to
+/// 127.0.0.1 port 0, never `listen`ed. Keep it while you need the number: as
+/// long as it exists nobody else gets that port, and dialling it is refused.
+pub fn numbered_phone() -> nix::Result<(OwnedFd, SockaddrIn)> {
+    let phone = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )?;
+    bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+    let number = kernel::own_number(&phone)?;
+    Ok((phone, number))
+}
+
+/// A phone switched on at a kernel-chosen loopback number: chapters 1-3 in
+/// one call. A backlog of 8 is plenty for a scene or a check; a real server
+/// would ask for more (`Backlog::MAXCONN`).
+pub fn switched_on_phone() -> nix::Result<(OwnedFd, SockaddrIn)> {
+    let (phone, number) = numbered_phone()?;
+    listen(&phone, Backlog::new(8)?)?;
+    Ok((phone, number))
+}
+
+/// The other party dials `number` (chapter 4's reference answer). To a phone
+/// that is switched on on this machine, connect() returns at once: the kernel
+/// completes the call and queues it, whether or not anyone picks up.
+pub fn dial(number: &SockaddrIn) -> nix::Result<OwnedFd> {
+    let phone = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )?;
+    connect(phone.as_raw_fd(), number)?;
+    Ok(phone)
+}
+
+/// Does `fd` have something to read within `within`? On a listening phone
+/// that means a call is ringing (waiting for accept()); on a line, words or
+/// the other side's hang-up. `Duration::ZERO` asks without waiting at all.
+pub fn ready<F: AsFd>(fd: &F, within: Duration) -> nix::Result<bool> {
+    let millis = u16::try_from(within.as_millis()).unwrap_or(u16::MAX);
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    Ok(poll(&mut fds, PollTimeout::from(millis))? > 0)
+}
+
+/// Like [`ready`], but waits as long as it takes: a program waiting by the
+/// telephone for a person to call. Ctrl-C is the way out.
+pub fn wait_for_ring<F: AsFd>(fd: &F) -> nix::Result<()> {
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, PollTimeout::NONE)?;
+    Ok(())
+}
+
+/// What the other side said, up to `want` bytes, stopping early at
+/// end-of-file (the other side hung up) or when `within` runs out.
+///
+/// One write is not one read: the bytes may come in pieces, so this keeps
+/// reading until it has them all, and never blocks past the deadline because
+/// each read happens only after poll() says there is something to read.
+pub fn hear<F: AsFd>(line: &F, want: usize, within: Duration) -> nix::Result<Vec<u8>> {
+    let deadline = Instant::now() + within;
+    let mut heard = Vec::with_capacity(want);
+    let mut buf = [0u8; 1024];
+    while heard.len() < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || !ready(line, left)? {
+            break;
+        }
+        let room = (want - heard.len()).min(buf.len());
+        match read(line.as_fd(), &mut buf[..room])? {
+            0 => break, // end-of-file: the other side hung up
+            n => heard.extend_from_slice(&buf[..n]),
+        }
+    }
+    Ok(heard)
+}
+
+/// One line of what a person typed (up to `max` bytes, the newline included),
+/// or less if they hang up or stay silent for `within`.
+pub fn hear_line<F: AsFd>(line: &F, max: usize, within: Duration) -> nix::Result<Vec<u8>> {
+    let deadline = Instant::now() + within;
+    let mut heard = Vec::new();
+    while heard.len() < max && !heard.ends_with(b"\n") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // One byte at a time: a line is short, and reading past the newline
+        // would swallow words meant for whoever reads next.
+        let byte = hear(line, 1, left)?;
+        if byte.is_empty() {
+            break;
+        }
+        heard.extend_from_slice(&byte);
+    }
+    Ok(heard)
+}
+
+/// The kernel's pool of ephemeral numbers, the ports it hands to callers that
+/// never bind: `/proc/sys/net/ipv4/ip_local_port_range` (e.g. 32768 60999).
+pub fn ephemeral_range() -> Option<(u16, u16)> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let mut numbers = text.split_whitespace().map(|n| n.parse::<u16>().ok());
+    Some((numbers.next()??, numbers.next()??))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::errno::Errno;
+    use nix::unistd::write;
+
+    /// A switched-on phone rings when dialled; a numbered one refuses.
+    #[test]
+    fn switched_on_rings_and_switched_off_refuses() {
+        let (on, on_number) = switched_on_phone().expect("loopback listener");
+        assert!(
+            !ready(&on, Duration::ZERO).expect("poll"),
+            "nobody dialled yet"
+        );
+        let _caller = dial(&on_number).expect("dial a listening phone");
+        assert!(ready(&on, Duration::from_secs(2)).expect("poll"));
+        let (_off, off_number) = numbered_phone().expect("bound phone");
+        assert_eq!(dial(&off_number).unwrap_err(), Errno::ECONNREFUSED);
+    }
+
+    /// hear() collects pieces, stops at end-of-file, and gives up on silence.
+    #[test]
+    fn hear_waits_for_all_but_not_forever() {
+        let (on, number) = switched_on_phone().expect("loopback listener");
+        let caller = dial(&number).expect("dial");
+        let line = nix::sys::socket::accept(&on).expect("a call is queued");
+        write(&caller, b"hel").expect("write");
+        write(&caller, b"lo\nrest").expect("write");
+        assert_eq!(
+            hear_line(&line, 80, Duration::from_secs(2)).unwrap(),
+            b"hello\n"
+        );
+        let silent = hear(&line, 100, Duration::from_millis(50)).unwrap();
+        assert_eq!(silent, b"rest", "stops when the line goes quiet");
+        drop(caller);
+        assert!(hear(&line, 10, Duration::from_secs(2)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_ephemeral_range_is_readable_on_linux() {
+        let (low, high) = ephemeral_range().expect("Linux has the file");
+        assert!(low <= high);
+    }
+}
