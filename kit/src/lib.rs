@@ -14,3 +14,4 @@ pub mod kernel;
 pub mod learner;
 pub mod names;
 pub mod scene;
+pub mod wire;
