@@ -47,7 +47,14 @@ pub fn call_pair() -> nix::Result<Pair> {
 /// A connected pair on 127.0.0.1: listen on port 0, dial it, pick up. The
 /// listener is dropped once the call is answered (its job is done).
 pub fn call_pair_with(options: Options) -> nix::Result<Pair> {
-    let stream = || socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None);
+    let stream = || {
+        socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )
+    };
     let listener = stream()?;
     if let Some(size) = options.callee_rcvbuf {
         setsockopt(&listener, sockopt::RcvBuf, &size)?;
@@ -145,9 +152,7 @@ pub fn handsets_for(target: &str) -> usize {
         return 0;
     };
     dir.filter_map(Result::ok)
-        .filter(|e| {
-            std::fs::read_link(e.path()).is_ok_and(|p| p.display().to_string() == target)
-        })
+        .filter(|e| std::fs::read_link(e.path()).is_ok_and(|p| p.display().to_string() == target))
         .count()
 }
 

@@ -479,7 +479,10 @@ fn transcript() {
         text.contains("MSG_WAITALL) = 10"),
         "MSG_WAITALL waits for all:\n{text}"
     );
-    assert!(text.contains("read_line(fd") && text.contains("= None"), "{text}");
+    assert!(
+        text.contains("read_line(fd") && text.contains("= None"),
+        "{text}"
+    );
     crate::assert_transcript!("ch06-transcript", text);
 }
 
@@ -508,6 +511,8 @@ fn an_argument_is_a_usage_error() {
     let (_, result) = play(chapter(), |s| {
         scene::play(s, &SOLUTION, &["--nonsense".to_string()])
     });
-    let err = result.expect_err("chapter 6 takes no arguments").to_string();
+    let err = result
+        .expect_err("chapter 6 takes no arguments")
+        .to_string();
     assert!(err.contains("Usage") && !err.contains('\n'), "{err}");
 }

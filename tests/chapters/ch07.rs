@@ -57,7 +57,10 @@ fn the_starter_helper_says_everything() {
     let pair = dialtone_kit::wire::call_pair().expect("loopback pair");
     starter::say_all(&pair.caller, b"over and out").expect("a healthy line");
     drop(pair.caller);
-    assert_eq!(solution::hear_out(&pair.callee), Ok(b"over and out".to_vec()));
+    assert_eq!(
+        solution::hear_out(&pair.callee),
+        Ok(b"over and out".to_vec())
+    );
 }
 
 // ------------------------------------------------------------- hear_out
@@ -192,7 +195,8 @@ fn shutting_both_halves_is_caught() {
 #[test]
 fn a_leaked_descriptor_is_caught() {
     fn leaves_it_off_the_hook(line: OwnedFd, question: &[u8]) -> nix::Result<Vec<u8>> {
-        let heard = solution::ask_and_hear_back(line.try_clone().map_err(|_| Errno::EMFILE)?, question);
+        let heard =
+            solution::ask_and_hear_back(line.try_clone().map_err(|_| Errno::EMFILE)?, question);
         // "I'll close it later": the original handset is never put down.
         std::mem::forget(line);
         heard
@@ -240,7 +244,10 @@ fn transcript() {
         "-1 EAGAIN",
         "handsets on this line: 0",
     ] {
-        assert!(text.contains(needle), "the scene should show {needle:?}:\n{text}");
+        assert!(
+            text.contains(needle),
+            "the scene should show {needle:?}:\n{text}"
+        );
     }
     crate::assert_transcript!("ch07-transcript", text);
 }
@@ -263,6 +270,8 @@ fn an_argument_is_a_usage_error() {
     let (_, result) = play(chapter(), |s| {
         scene::play(s, &SOLUTION, &["--nonsense".to_string()])
     });
-    let err = result.expect_err("chapter 7 takes no arguments").to_string();
+    let err = result
+        .expect_err("chapter 7 takes no arguments")
+        .to_string();
     assert!(err.contains("Usage") && !err.contains('\n'), "{err}");
 }

@@ -26,14 +26,18 @@ use std::time::Duration;
 /// The course's frame limit (the learner file's `MAX_FRAME`).
 pub const MAX_FRAME: usize = 64 * 1024;
 
+/// What `read_line` and `read_frame` return: a message, `None` at a clean
+/// hang-up, or the kernel's error.
+pub type Heard = nix::Result<Option<Vec<u8>>>;
+
 /// The learner's functions for this chapter, passed in so the integrity suite
 /// can check the solution and deliberately wrong answers the same way.
 #[derive(Clone, Copy)]
 pub struct Answer {
     pub send_all: fn(&OwnedFd, &[u8]) -> nix::Result<()>,
-    pub read_line: fn(&OwnedFd, &mut Vec<u8>) -> nix::Result<Option<Vec<u8>>>,
+    pub read_line: fn(&OwnedFd, &mut Vec<u8>) -> Heard,
     pub write_frame: fn(&OwnedFd, &[u8]) -> nix::Result<()>,
-    pub read_frame: fn(&OwnedFd) -> nix::Result<Option<Vec<u8>>>,
+    pub read_frame: fn(&OwnedFd) -> Heard,
 }
 
 /// How long a call that should return at once may take when the classic
@@ -58,11 +62,14 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
 /// check's end.
 fn line(options: Options) -> Result<(Arc<OwnedFd>, OwnedFd), Failure> {
     let pair = wire::call_pair_with(options).map_err(|e| {
-        Failure::new("ch06.no-line", "the self-check couldn't set up a loopback call")
-            .expected("a connected pair on 127.0.0.1")
-            .got(names::errno(e))
-            .phone("the exchange itself is out of order: this is not your code.")
-            .syscall("check that loopback (127.0.0.1) works on this machine, then run the check again.")
+        Failure::new(
+            "ch06.no-line",
+            "the self-check couldn't set up a loopback call",
+        )
+        .expected("a connected pair on 127.0.0.1")
+        .got(names::errno(e))
+        .phone("the exchange itself is out of order: this is not your code.")
+        .syscall("check that loopback (127.0.0.1) works on this machine, then run the check again.")
     })?;
     Ok((Arc::new(pair.caller), pair.callee))
 }
@@ -192,7 +199,9 @@ fn check_send_all(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
     let result = learner::call(chapter(), "send_all", move || f(&line, &words))?;
     // The learner is done talking: let the listener hear end-of-file.
     let _ = shutdown(learner.as_raw_fd(), Shutdown::Write);
-    let heard = heard.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    let heard = heard
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_default();
 
     if let Err(e) = result {
         return Err(Failure::new("ch06.send-error", "send_all() returned an error on a healthy line")
@@ -209,11 +218,14 @@ fn check_send_all(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
             .syscall("write() returns how many bytes it took. Loop: rest = &rest[n..] until rest is empty."));
     }
     if heard != speech {
-        return Err(Failure::new("ch06.send-garbled", "send_all() said the right amount in the wrong order, or too much")
-            .expected(format!("the {LONG_SPEECH} bytes exactly once, in order"))
-            .got(format!("{} bytes, not the same ones", heard.len()))
-            .phone("after an interruption you started your speech again from the top.")
-            .syscall("after write() returns n, continue from &bytes[n..], not from the start."));
+        return Err(Failure::new(
+            "ch06.send-garbled",
+            "send_all() said the right amount in the wrong order, or too much",
+        )
+        .expected(format!("the {LONG_SPEECH} bytes exactly once, in order"))
+        .got(format!("{} bytes, not the same ones", heard.len()))
+        .phone("after an interruption you started your speech again from the top.")
+        .syscall("after write() returns n, continue from &bytes[n..], not from the start."));
     }
     passed.saw(format!(
         "send_all() said all {LONG_SPEECH} bytes although write() came back short (a slow listener, SO_SNDTIMEO 150 ms)"
@@ -244,11 +256,14 @@ fn slow_listener(learner: Arc<OwnedFd>, mine: OwnedFd) -> mpsc::Receiver<Vec<u8>
 }
 
 fn broken_line(what: &str, e: Errno) -> Failure {
-    Failure::new("ch06.no-line", format!("the self-check couldn't set {what} on its test line"))
-        .expected("a loopback call the check can tune")
-        .got(names::errno(e))
-        .phone("the exchange itself is out of order: this is not your code.")
-        .syscall("run the check again; if it persists, report it with this message.")
+    Failure::new(
+        "ch06.no-line",
+        format!("the self-check couldn't set {what} on its test line"),
+    )
+    .expected("a loopback call the check can tune")
+    .got(names::errno(e))
+    .phone("the exchange itself is out of order: this is not your code.")
+    .syscall("run the check again; if it persists, report it with this message.")
 }
 
 // ---------------------------------------------------------------- read_line
@@ -313,7 +328,12 @@ fn check_read_line(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> 
     }
     passed.saw("two lines in one write() came back as two lines; the second waited in pending");
     let got = hear_line(answer, &learner, &mut pending, QUIET).map_err(|e| {
-        hung_means(e, || eof_loop("read_line", "Ok(None): the caller hung up after \"second\\n\""))
+        hung_means(e, || {
+            eof_loop(
+                "read_line",
+                "Ok(None): the caller hung up after \"second\\n\"",
+            )
+        })
     })?;
     match got {
         Ok(None) => {}
@@ -330,10 +350,19 @@ fn check_read_line(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> 
 
     // 3. Half a line, then a polite hang-up.
     let (learner, mine) = line(Options::default())?;
-    script(&learner, mine, vec![Act::Say(b"no newl".to_vec()), Act::HangUp]);
+    script(
+        &learner,
+        mine,
+        vec![Act::Say(b"no newl".to_vec()), Act::HangUp],
+    );
     let mut pending = Vec::new();
     let got = hear_line(answer, &learner, &mut pending, QUIET).map_err(|e| {
-        hung_means(e, || eof_loop("read_line", "an Err: the caller hung up in the middle of a line"))
+        hung_means(e, || {
+            eof_loop(
+                "read_line",
+                "an Err: the caller hung up in the middle of a line",
+            )
+        })
     })?;
     if got.is_ok() {
         return Err(Failure::new("ch06.eof-mid-line", "read_line() accepted a line cut off by a hang-up")
@@ -346,11 +375,14 @@ fn check_read_line(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> 
 
     // 4. Half a line, then the phone slammed down (a reset).
     let (learner, mine) = line(Options::default())?;
-    script(&learner, mine, vec![Act::Say(b"hal".to_vec()), Act::SlamDown]);
+    script(
+        &learner,
+        mine,
+        vec![Act::Say(b"hal".to_vec()), Act::SlamDown],
+    );
     let mut pending = Vec::new();
-    let got = hear_line(answer, &learner, &mut pending, QUIET).map_err(|e| {
-        hung_means(e, || reset_ignored(&"still running"))
-    })?;
+    let got = hear_line(answer, &learner, &mut pending, QUIET)
+        .map_err(|e| hung_means(e, || reset_ignored(&"still running")))?;
     if got != Err(Errno::ECONNRESET) {
         return Err(reset_ignored(&show_heard(&got)));
     }
@@ -392,22 +424,30 @@ fn check_write_frame(answer: &Answer, passed: &mut Passed) -> Result<(), Failure
     let line2 = Arc::clone(&learner);
     let result = learner::call(chapter(), "write_frame", move || f(&line2, b"ring ring"))?;
     let _ = shutdown(learner.as_raw_fd(), Shutdown::Write);
-    let heard = heard.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    let heard = heard
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_default();
     let want = frame(b"ring ring");
     if let Err(e) = result {
-        return Err(Failure::new("ch06.frame-send-error", "write_frame() returned an error for a 9-byte frame")
-            .expected("Ok(()) and 13 bytes on the line")
-            .got(format!("Err({})", names::errno(e)))
-            .phone("a short, ordinary message should go through.")
-            .syscall("only refuse payloads longer than MAX_FRAME; send the rest with send_all()."));
+        return Err(Failure::new(
+            "ch06.frame-send-error",
+            "write_frame() returned an error for a 9-byte frame",
+        )
+        .expected("Ok(()) and 13 bytes on the line")
+        .got(format!("Err({})", names::errno(e)))
+        .phone("a short, ordinary message should go through.")
+        .syscall("only refuse payloads longer than MAX_FRAME; send the rest with send_all()."));
     }
     if heard != want {
         let mut little = (9u32).to_le_bytes().to_vec();
         little.extend_from_slice(b"ring ring");
         let (id, headline, phone, syscall) = if heard == little {
-            ("ch06.frame-byte-order", "write_frame() wrote the length backwards (little-endian)",
-             "you said the number of words with the digits in reverse order.",
-             "use length.to_be_bytes() (network byte order): 9 is 00 00 00 09 on the wire.")
+            (
+                "ch06.frame-byte-order",
+                "write_frame() wrote the length backwards (little-endian)",
+                "you said the number of words with the digits in reverse order.",
+                "use length.to_be_bytes() (network byte order): 9 is 00 00 00 09 on the wire.",
+            )
         } else if heard == b"ring ring" {
             ("ch06.frame-no-length", "write_frame() sent the payload without its length",
              "you started talking without saying how long you'd talk; the listener can't tell where you stop.",
@@ -430,14 +470,32 @@ fn check_write_frame(answer: &Answer, passed: &mut Passed) -> Result<(), Failure
         let (learner, mine) = line(Options::default())?;
         let heard = hear_everything(mine);
         let line2 = Arc::clone(&learner);
-        let result = learner::call(chapter(), "write_frame", move || f(&line2, &vec![b'x'; size]))?;
+        let result = learner::call(chapter(), "write_frame", move || {
+            f(&line2, &vec![b'x'; size])
+        })?;
         let _ = shutdown(learner.as_raw_fd(), Shutdown::Write);
-        let heard = heard.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+        let heard = heard
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_default();
         match (must_pass, result) {
             (true, Ok(())) if heard.len() == size + 4 => {}
             (false, Err(_)) if heard.is_empty() => {}
-            (true, result) => return Err(frame_limit(size, "Ok(()) and the whole frame sent", &result, heard.len())),
-            (false, result) => return Err(frame_limit(size, "Err(EMSGSIZE) and nothing sent", &result, heard.len())),
+            (true, result) => {
+                return Err(frame_limit(
+                    size,
+                    "Ok(()) and the whole frame sent",
+                    &result,
+                    heard.len(),
+                ))
+            }
+            (false, result) => {
+                return Err(frame_limit(
+                    size,
+                    "Err(EMSGSIZE) and nothing sent",
+                    &result,
+                    heard.len(),
+                ))
+            }
         }
     }
     passed.saw(format!(
@@ -510,7 +568,9 @@ fn check_read_frame(answer: &Answer, passed: &mut Passed) -> Result<(), Failure>
         }
     }
     let got = hear_frame(answer, &learner, QUIET).map_err(|e| {
-        hung_means(e, || eof_loop("read_frame", "Ok(None): the caller hung up between frames"))
+        hung_means(e, || {
+            eof_loop("read_frame", "Ok(None): the caller hung up between frames")
+        })
     })?;
     match got {
         Ok(None) => {}
@@ -541,9 +601,20 @@ fn check_read_frame(answer: &Answer, passed: &mut Passed) -> Result<(), Failure>
     match got {
         Ok(Err(_)) => {}
         Ok(other) => return Err(no_limit(show_heard(&other))),
-        Err(e) => return Err(hung_means(e, || no_limit(format!("still waiting for {} bytes after {} s", MAX_FRAME + 1, QUIET.as_secs())))),
+        Err(e) => {
+            return Err(hung_means(e, || {
+                no_limit(format!(
+                    "still waiting for {} bytes after {} s",
+                    MAX_FRAME + 1,
+                    QUIET.as_secs()
+                ))
+            }))
+        }
     }
-    passed.saw(format!("read_frame() refused a length of {} at once", MAX_FRAME + 1));
+    passed.saw(format!(
+        "read_frame() refused a length of {} at once",
+        MAX_FRAME + 1
+    ));
 
     // 4. A frame cut off by a hang-up.
     let (learner, mine) = line(Options::default())?;
@@ -551,7 +622,12 @@ fn check_read_frame(answer: &Answer, passed: &mut Passed) -> Result<(), Failure>
     cut.extend_from_slice(b"abc");
     script(&learner, mine, vec![Act::Say(cut), Act::HangUp]);
     let got = hear_frame(answer, &learner, QUIET).map_err(|e| {
-        hung_means(e, || eof_loop("read_frame", "an Err: the caller hung up 3 bytes into a 10-byte frame"))
+        hung_means(e, || {
+            eof_loop(
+                "read_frame",
+                "an Err: the caller hung up 3 bytes into a 10-byte frame",
+            )
+        })
     })?;
     if got.is_ok() {
         return Err(Failure::new("ch06.eof-mid-frame", "read_frame() accepted a frame cut off by a hang-up")

@@ -27,7 +27,9 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
             "chapter 6 takes no arguments (got {arg:?}). Usage: cargo run -p ch06-talk"
         )));
     }
-    s.title("You rang a friend and they picked up. Now you talk, and find out what a stream carries.")?;
+    s.title(
+        "You rang a friend and they picked up. Now you talk, and find out what a stream carries.",
+    )?;
     let pair = wire::call_pair().map_err(sys(
         "a loopback call (socket, bind 127.0.0.1:0, listen, connect, accept)",
         "Check that loopback works on this machine.",
@@ -92,8 +94,10 @@ fn two_writes_one_read(s: &mut Scene, you: &OwnedFd, friend: &OwnedFd) -> SceneR
     settle(you, 19)?;
     let mut buf = [0u8; 64];
     // MSG_PEEK: look at what is waiting without taking it off the line.
-    let peeked = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_PEEK)
-        .map_err(sys("recv(MSG_PEEK)", "The call dropped; run the scene again."))?;
+    let peeked = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_PEEK).map_err(sys(
+        "recv(MSG_PEEK)",
+        "The call dropped; run the scene again.",
+    ))?;
     // ANCHOR_END: two_writes
     s.step(
         Who::You,
@@ -131,7 +135,8 @@ fn one_write_many_reads(s: &mut Scene, you: &OwnedFd, friend: &OwnedFd) -> Scene
     // ANCHOR: small_reads
     let mut buf = [0u8; 8]; // a small cup: at most 8 bytes per read()
     while total < speech.len() {
-        let n = read(you, &mut buf).map_err(sys("read()", "The call dropped; run the scene again."))?;
+        let n =
+            read(you, &mut buf).map_err(sys("read()", "The call dropped; run the scene again."))?;
         // ANCHOR_END: small_reads
         total += n;
         reads += 1;
@@ -148,7 +153,9 @@ fn one_write_many_reads(s: &mut Scene, you: &OwnedFd, friend: &OwnedFd) -> Scene
     s.note(&format!(
         "one write, {reads} reads: read() returns what is there, up to the size you ask for"
     ))?;
-    s.note("so neither side can count on \"one write = one read\": the words need their own framing")?;
+    s.note(
+        "so neither side can count on \"one write = one read\": the words need their own framing",
+    )?;
     s.pause()?;
     Ok(())
 }
@@ -167,8 +174,10 @@ fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &OwnedFd) -> SceneRes
     let mut buf = [0u8; 10];
     // MSG_WAITALL: don't come back until all 10 bytes are here (or the
     // call ends, or a signal interrupts: it can still return fewer).
-    let n = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_WAITALL)
-        .map_err(sys("recv(MSG_WAITALL)", "The call dropped; run the scene again."))?;
+    let n = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_WAITALL).map_err(sys(
+        "recv(MSG_WAITALL)",
+        "The call dropped; run the scene again.",
+    ))?;
     // ANCHOR_END: waitall
     let second = rest
         .join()
@@ -188,7 +197,9 @@ fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &OwnedFd) -> SceneRes
         "(meanwhile, after you had taken the first 5, said the rest)",
         &format!("write(fd {}, \"ring!\", 5) = {second}", friend.as_raw_fd()),
     )?;
-    s.note("send()/recv() are write()/read() with flags; MSG_WAITALL still needs a loop around it")?;
+    s.note(
+        "send()/recv() are write()/read() with flags; MSG_WAITALL still needs a loop around it",
+    )?;
     s.pause()?;
     Ok(())
 }
@@ -198,13 +209,19 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
     // ANCHOR: framed_lines
     let two_lines = b"hello\nhow are you?\n";
     let (line, send_all) = (Arc::clone(&friend), answer.send_all);
-    learner::call(s.chapter, "send_all", move || send_all(&line, two_lines))?
-        .map_err(sys("send_all()", "Your send_all() returned the kernel's error."))?;
+    learner::call(s.chapter, "send_all", move || send_all(&line, two_lines))?.map_err(sys(
+        "send_all()",
+        "Your send_all() returned the kernel's error.",
+    ))?;
     // ANCHOR_END: framed_lines
     s.step(
         Who::Callee,
         "says two lines, every byte of them",
-        &format!("send_all(fd {}, {}) = Ok(())", friend.as_raw_fd(), show(two_lines)),
+        &format!(
+            "send_all(fd {}, {}) = Ok(())",
+            friend.as_raw_fd(),
+            show(two_lines)
+        ),
     )?;
     s.note("send_all() loops: write() may take fewer bytes than offered (the self-check makes sure it does)")?;
     settle(you, two_lines.len())?;
@@ -217,14 +234,19 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
             (mine, r)
         })?;
         pending = back;
-        let heard = heard.map_err(sys("read_line()", "Your read_line() returned the kernel's error."))?;
+        let heard = heard.map_err(sys(
+            "read_line()",
+            "Your read_line() returned the kernel's error.",
+        ))?;
         s.step(
             Who::You,
             "hear one line",
             &format!(
                 "read_line(fd {}) = {}; {} bytes left in pending",
                 you.as_raw_fd(),
-                heard.as_deref().map_or("None".into(), |l| format!("Some({})", show(l))),
+                heard
+                    .as_deref()
+                    .map_or("None".into(), |l| format!("Some({})", show(l))),
                 pending.len()
             ),
         )?;
@@ -233,17 +255,27 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
     s.pause()?;
 
     let (line, write_frame) = (Arc::clone(&friend), answer.write_frame);
-    learner::call(s.chapter, "write_frame", move || write_frame(&line, b"ring ring"))?
-        .map_err(sys("write_frame()", "Your write_frame() returned the kernel's error."))?;
+    learner::call(s.chapter, "write_frame", move || {
+        write_frame(&line, b"ring ring")
+    })?
+    .map_err(sys(
+        "write_frame()",
+        "Your write_frame() returned the kernel's error.",
+    ))?;
     s.step(
         Who::Callee,
         "says a frame: first how long it is, then the words",
-        &format!("write_frame(fd {}, \"ring ring\") = Ok(())", friend.as_raw_fd()),
+        &format!(
+            "write_frame(fd {}, \"ring ring\") = Ok(())",
+            friend.as_raw_fd()
+        ),
     )?;
     settle(you, 13)?;
     let mut buf = [0u8; 64];
-    let peeked = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_PEEK)
-        .map_err(sys("recv(MSG_PEEK)", "The call dropped; run the scene again."))?;
+    let peeked = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_PEEK).map_err(sys(
+        "recv(MSG_PEEK)",
+        "The call dropped; run the scene again.",
+    ))?;
     s.step(
         Who::You,
         "peek at the bytes on the line",
@@ -256,15 +288,19 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
     )?;
     s.note("4 bytes of length, big-endian (network byte order): 9, then 9 bytes of payload")?;
     let (line, read_frame) = (Arc::clone(you), answer.read_frame);
-    let heard = learner::call(s.chapter, "read_frame", move || read_frame(&line))?
-        .map_err(sys("read_frame()", "Your read_frame() returned the kernel's error."))?;
+    let heard = learner::call(s.chapter, "read_frame", move || read_frame(&line))?.map_err(sys(
+        "read_frame()",
+        "Your read_frame() returned the kernel's error.",
+    ))?;
     s.step(
         Who::You,
         "hear one frame",
         &format!(
             "read_frame(fd {}) = {}",
             you.as_raw_fd(),
-            heard.as_deref().map_or("None".into(), |l| format!("Some({})", show(l)))
+            heard
+                .as_deref()
+                .map_or("None".into(), |l| format!("Some({})", show(l)))
         ),
     )?;
     s.note("a length prefix tells the listener exactly how much to wait for; a newline can't be inside a line, any byte can be inside a frame")?;
@@ -278,18 +314,27 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
         &format!("close(fd {friend_fd}), when the OwnedFd is dropped"),
     )?;
     let (line, read_line) = (Arc::clone(you), answer.read_line);
-    let heard = learner::call(s.chapter, "read_line", move || read_line(&line, &mut Vec::new()))?
-        .map_err(sys("read_line()", "Your read_line() returned the kernel's error."))?;
+    let heard = learner::call(s.chapter, "read_line", move || {
+        read_line(&line, &mut Vec::new())
+    })?
+    .map_err(sys(
+        "read_line()",
+        "Your read_line() returned the kernel's error.",
+    ))?;
     s.step(
         Who::You,
         "listen for another line",
         &format!(
             "read_line(fd {}) = {}",
             you.as_raw_fd(),
-            heard.as_deref().map_or("None".into(), |l| format!("Some({})", show(l)))
+            heard
+                .as_deref()
+                .map_or("None".into(), |l| format!("Some({})", show(l)))
         ),
     )?;
-    s.note("read() returned 0: end of file, the other side hung up. Chapter 7 is all about hanging up")?;
+    s.note(
+        "read() returned 0: end of file, the other side hung up. Chapter 7 is all about hanging up",
+    )?;
     s.pause()?;
     Ok(())
 }

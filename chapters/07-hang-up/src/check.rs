@@ -44,11 +44,14 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
 
 fn pair() -> Result<wire::Pair, Failure> {
     wire::call_pair().map_err(|e| {
-        Failure::new("ch07.no-line", "the self-check couldn't set up a loopback call")
-            .expected("a connected pair on 127.0.0.1")
-            .got(names::errno(e))
-            .phone("the exchange itself is out of order: this is not your code.")
-            .syscall("check that loopback (127.0.0.1) works on this machine, then run the check again.")
+        Failure::new(
+            "ch07.no-line",
+            "the self-check couldn't set up a loopback call",
+        )
+        .expected("a connected pair on 127.0.0.1")
+        .got(names::errno(e))
+        .phone("the exchange itself is out of order: this is not your code.")
+        .syscall("check that loopback (127.0.0.1) works on this machine, then run the check again.")
     })
 }
 
@@ -65,7 +68,12 @@ fn say(fd: &OwnedFd, mut rest: &[u8]) -> nix::Result<()> {
 
 /// Says `pieces` one at a time on `mine` (each read before the next is
 /// said, so each is its own `read`), then hangs up (`slam`: with a reset).
-fn speak_then_hang_up(learner: &Arc<OwnedFd>, mine: OwnedFd, pieces: Vec<&'static [u8]>, slam: bool) {
+fn speak_then_hang_up(
+    learner: &Arc<OwnedFd>,
+    mine: OwnedFd,
+    pieces: Vec<&'static [u8]>,
+    slam: bool,
+) {
     let learner = Arc::clone(learner);
     thread::spawn(move || {
         for piece in pieces {
@@ -143,11 +151,14 @@ fn check_hear_out(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
     speak_then_hang_up(&learner, p.callee, vec![b"I'll ", b"be ", b"brief."], false);
     let got = hear_out(answer, &learner).map_err(|e| hung_means(e, || eof_loop("hear_out")))?;
     if got != Ok(b"I'll be brief.".to_vec()) {
-        return Err(Failure::new("ch07.one-read", "hear_out() stopped before the other side hung up")
-            .expected("Ok(\"I'll be brief.\"): said in three pieces, then a hang-up")
-            .got(show_result(&got))
-            .phone("you put the phone down after the first words; they were still talking.")
-            .syscall("one read() is not the whole speech: keep reading until read() returns 0."));
+        return Err(Failure::new(
+            "ch07.one-read",
+            "hear_out() stopped before the other side hung up",
+        )
+        .expected("Ok(\"I'll be brief.\"): said in three pieces, then a hang-up")
+        .got(show_result(&got))
+        .phone("you put the phone down after the first words; they were still talking.")
+        .syscall("one read() is not the whole speech: keep reading until read() returns 0."));
     }
     passed.saw("three pieces and a hang-up: hear_out() kept reading until read() returned 0");
 
@@ -155,9 +166,8 @@ fn check_hear_out(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
     let p = pair()?;
     let learner = Arc::new(p.caller);
     speak_then_hang_up(&learner, p.callee, vec![b"half a sent"], true);
-    let got = hear_out(answer, &learner).map_err(|e| {
-        hung_means(e, || reset_ignored("still running: the error was retried"))
-    })?;
+    let got = hear_out(answer, &learner)
+        .map_err(|e| hung_means(e, || reset_ignored("still running: the error was retried")))?;
     if got != Err(Errno::ECONNRESET) {
         return Err(reset_ignored(&show_result(&got)));
     }
@@ -214,41 +224,55 @@ fn check_ask(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
     // The check keeps a peek-only view of the learner's line (a second
     // handset it puts down before counting), to pace the answer.
     let view = Arc::new(p.caller.try_clone().map_err(|e| {
-        Failure::new("ch07.no-line", "the self-check couldn't duplicate its test line")
-            .expected("dup() to work")
-            .got(e.to_string())
-            .phone("the exchange itself is out of order: this is not your code.")
-            .syscall("run the check again; if it persists, report it with this message.")
+        Failure::new(
+            "ch07.no-line",
+            "the self-check couldn't duplicate its test line",
+        )
+        .expected("dup() to work")
+        .got(e.to_string())
+        .phone("the exchange itself is out of order: this is not your code.")
+        .syscall("run the check again; if it persists, report it with this message.")
     })?);
     let heard = answering_machine(Arc::clone(&view), p.callee);
     drop(view);
     let question = b"how are you?";
     let line = p.caller;
-    let got = learner::call_within(chapter(), "ask_and_hear_back", QUIET + QUIET, move || f(line, question))
-        .map_err(|e| hung_means(e, no_shutdown))?;
+    let got = learner::call_within(chapter(), "ask_and_hear_back", QUIET + QUIET, move || {
+        f(line, question)
+    })
+    .map_err(|e| hung_means(e, no_shutdown))?;
     let heard = heard.recv_timeout(Duration::from_secs(10)).ok().flatten();
     match (&heard, &got) {
         (Some(q), _) if q != question => {
-            return Err(Failure::new("ch07.question-garbled", "ask_and_hear_back() didn't say the question exactly")
-                .expected(format!("the other side to hear {}", show(question)))
-                .got(format!("it heard {}", show(q)))
-                .phone("the other side heard something other than your question.")
-                .syscall("say_all(&line, question) says every byte; then shutdown(Write)."))
+            return Err(Failure::new(
+                "ch07.question-garbled",
+                "ask_and_hear_back() didn't say the question exactly",
+            )
+            .expected(format!("the other side to hear {}", show(question)))
+            .got(format!("it heard {}", show(q)))
+            .phone("the other side heard something other than your question.")
+            .syscall("say_all(&line, question) says every byte; then shutdown(Write)."))
         }
         (_, Ok(a)) if a == b"fine, thanks" => {}
-        (_, Ok(a)) if a.is_empty() => {
-            return Err(Failure::new("ch07.hung-up-too-early", "ask_and_hear_back() stopped listening before the answer")
-                .expected("Ok(\"fine, thanks\")")
-                .got("Ok(\"\"): end-of-file at once, so you had shut your listening half too")
-                .phone("you said \"I'm done talking\" and covered your ears: the answer came to nobody.")
-                .syscall("shutdown(fd, Shutdown::Write), not Both or Read: you still need to read the answer."))
-        }
+        (_, Ok(a)) if a.is_empty() => return Err(Failure::new(
+            "ch07.hung-up-too-early",
+            "ask_and_hear_back() stopped listening before the answer",
+        )
+        .expected("Ok(\"fine, thanks\")")
+        .got("Ok(\"\"): end-of-file at once, so you had shut your listening half too")
+        .phone("you said \"I'm done talking\" and covered your ears: the answer came to nobody.")
+        .syscall(
+            "shutdown(fd, Shutdown::Write), not Both or Read: you still need to read the answer.",
+        )),
         (_, other) => {
-            return Err(Failure::new("ch07.partial-answer", "ask_and_hear_back() didn't hear the whole answer")
-                .expected("Ok(\"fine, thanks\"): sent in two pieces, then a hang-up")
-                .got(show_result(other))
-                .phone("you put the phone down before the other side had finished.")
-                .syscall("after the half-close, hear_out() the answer: read until read() returns 0."))
+            return Err(Failure::new(
+                "ch07.partial-answer",
+                "ask_and_hear_back() didn't hear the whole answer",
+            )
+            .expected("Ok(\"fine, thanks\"): sent in two pieces, then a hang-up")
+            .got(show_result(other))
+            .phone("you put the phone down before the other side had finished.")
+            .syscall("after the half-close, hear_out() the answer: read until read() returns 0."))
         }
     }
     passed.saw("the other side heard the whole question, then end-of-file: your half-close (shutdown Write)");
@@ -268,8 +292,10 @@ fn check_ask(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
     drop(p.callee);
     let speech: &'static [u8] = &[b'?'; 256 * 1024];
     let line = p.caller;
-    let got = learner::call_within(chapter(), "ask_and_hear_back", QUIET, move || f(line, speech))
-        .map_err(|e| hung_means(e, || eof_loop("ask_and_hear_back")))?;
+    let got = learner::call_within(chapter(), "ask_and_hear_back", QUIET, move || {
+        f(line, speech)
+    })
+    .map_err(|e| hung_means(e, || eof_loop("ask_and_hear_back")))?;
     if let Ok(a) = &got {
         return Err(Failure::new("ch07.vanished-ignored", "ask_and_hear_back() said all was well on a dead line")
             .expected("an Err (EPIPE or ECONNRESET): the other side hung up before you spoke")
