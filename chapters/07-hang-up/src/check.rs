@@ -254,15 +254,13 @@ fn check_ask(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
             .syscall("say_all(&line, question) says every byte; then shutdown(Write)."))
         }
         (_, Ok(a)) if a == b"fine, thanks" => {}
-        (_, Ok(a)) if a.is_empty() => return Err(Failure::new(
-            "ch07.hung-up-too-early",
-            "ask_and_hear_back() stopped listening before the answer",
-        )
-        .expected("Ok(\"fine, thanks\")")
-        .got("Ok(\"\"): end-of-file at once, so you had shut your listening half too")
-        .phone("you said \"I'm done talking\" and covered your ears: the answer came to nobody.")
-        .syscall(
-            "shutdown(fd, Shutdown::Write), not Both or Read: you still need to read the answer.",
+        // Shut for reading, a line reads 0 at once; and if the answer
+        // arrives first, Linux resets the call (data for a half nobody
+        // listens on). The check's end never resets, so either outcome
+        // means the learner stopped listening.
+        (_, Ok(a)) if a.is_empty() => return Err(too_early("Ok(\"\"): end-of-file at once")),
+        (Some(_), Err(Errno::ECONNRESET)) => return Err(too_early(
+            "Err(ECONNRESET): your own kernel reset the call when the answer reached the half you had shut",
         )),
         (_, other) => {
             return Err(Failure::new(
@@ -308,6 +306,17 @@ fn check_ask(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
         show_result(&got)
     ));
     Ok(())
+}
+
+fn too_early(got: &str) -> Failure {
+    Failure::new(
+        "ch07.hung-up-too-early",
+        "ask_and_hear_back() stopped listening before the answer",
+    )
+    .expected("Ok(\"fine, thanks\")")
+    .got(format!("{got}: you had shut your listening half too"))
+    .phone("you said \"I'm done talking\" and covered your ears: the answer came to nobody.")
+    .syscall("shutdown(fd, Shutdown::Write), not Both or Read: you still need to read the answer.")
 }
 
 fn no_shutdown() -> Failure {
