@@ -134,6 +134,17 @@ pub fn slam_down(fd: OwnedFd) -> nix::Result<()> {
     Ok(())
 }
 
+/// Waits (up to `limit`) until the line is dead: the other side's kernel
+/// has reset the call, or both directions are shut. `poll()` with no events
+/// asked for still reports `POLLHUP` and `POLLERR`, so it sleeps until then.
+/// Returns whether the line died in time.
+pub fn wait_until_dead<F: AsFd>(fd: &F, limit: Duration) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let millis = u16::try_from(limit.as_millis()).unwrap_or(u16::MAX);
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::empty())];
+    matches!(poll(&mut fds, PollTimeout::from(millis)), Ok(1))
+}
+
 /// How many descriptors in this process refer to the same open socket as
 /// `fd` (including `fd` itself): the handsets on this one line. Read from
 /// `/proc/self/fd`, so it counts only what this process holds, whatever
@@ -180,6 +191,17 @@ mod tests {
         slam_down(pair.callee).expect("linger");
         let mut buf = [0u8; 4];
         assert_eq!(read(&pair.caller, &mut buf), Err(Errno::ECONNRESET));
+    }
+
+    /// Talking to a phone that was hung up draws a reset; then the line is dead.
+    #[test]
+    fn a_dead_line_is_noticed() {
+        let pair = call_pair().expect("loopback pair");
+        assert!(!wait_until_dead(&pair.caller, Duration::from_millis(10)));
+        drop(pair.callee);
+        nix::sys::socket::send(pair.caller.as_raw_fd(), b"?", MsgFlags::MSG_NOSIGNAL)
+            .expect("the first words are accepted");
+        assert!(wait_until_dead(&pair.caller, Duration::from_secs(5)));
     }
 
     /// A duplicated descriptor is a second handset on the same line.

@@ -32,6 +32,11 @@ const STARTER: check::Answer = check::Answer {
 fn solution_passes() {
     let passed = expect_pass(check::run(&SOLUTION));
     assert!(passed.0.len() >= 7, "{:?}", passed.0);
+    assert!(
+        passed.0.iter().any(|p| p.contains("Err(EPIPE")),
+        "a dead line should give EPIPE: {:?}",
+        passed.0
+    );
 }
 
 /// The starter, untouched, fails by pointing at its first todo!() and its hint.

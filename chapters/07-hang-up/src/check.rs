@@ -14,7 +14,7 @@ use dialtone_kit::learner::{self, LearnerError, Trouble};
 use dialtone_kit::names;
 use dialtone_kit::{kernel, wire};
 use nix::errno::Errno;
-use nix::sys::socket::{setsockopt, sockopt};
+use nix::sys::socket::{setsockopt, sockopt, MsgFlags};
 use nix::sys::time::{TimeVal, TimeValLike};
 use nix::unistd::{read, write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -285,10 +285,23 @@ fn check_ask(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
     }
     passed.saw("afterwards no descriptor points at the call: the handset is back on the hook");
 
-    // 2. The other side has already hung up: talking into a dead line.
+    // 2. The other side has already hung up, and the line is dead: its
+    //    kernel answered the check's first word with a reset. Now any
+    //    send() fails with EPIPE (and, without MSG_NOSIGNAL or Rust's
+    //    ignored SIGPIPE, would kill the process).
     let p = pair()?;
     drop(p.callee);
-    let speech: &'static [u8] = &[b'?'; 256 * 1024];
+    let _ = nix::sys::socket::send(p.caller.as_raw_fd(), b"?", MsgFlags::MSG_NOSIGNAL);
+    if !wire::wait_until_dead(&p.caller, PATIENCE) {
+        return Err(
+            Failure::new("ch07.no-line", "the self-check's test line didn't go dead")
+                .expected("a reset within 3 s of talking to a closed phone")
+                .got("no reset")
+                .phone("the exchange itself is out of order: this is not your code.")
+                .syscall("run the check again; if it persists, report it with this message."),
+        );
+    }
+    let speech: &'static [u8] = b"hello? are you there?";
     let line = p.caller;
     let got = learner::call_within(chapter(), "ask_and_hear_back", QUIET, move || {
         f(line, speech)
@@ -296,7 +309,7 @@ fn check_ask(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
     .map_err(|e| hung_means(e, || eof_loop("ask_and_hear_back")))?;
     if let Ok(a) = &got {
         return Err(Failure::new("ch07.vanished-ignored", "ask_and_hear_back() said all was well on a dead line")
-            .expected("an Err (EPIPE or ECONNRESET): the other side hung up before you spoke")
+            .expected("Err(EPIPE): the other side hung up before you spoke")
             .got(format!("Ok({})", show(a)))
             .phone("you talked into a dead phone and reported a pleasant chat.")
             .syscall("pass every Err on with `?` (say_all's EPIPE, shutdown's, hear_out's): don't ignore them."));

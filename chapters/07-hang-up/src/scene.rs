@@ -12,10 +12,9 @@ use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{learner, names, wire};
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{send, shutdown, MsgFlags, Shutdown};
 use nix::unistd::{read, write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -229,13 +228,11 @@ fn dead_line(s: &mut Scene) -> SceneResult {
     s.note("accepted: your kernel doesn't know yet that nobody is there; it finds out when the words arrive")?;
     // Wait for the other kernel's reset to arrive: poll() with no events
     // asked for still reports a hang-up or an error on the line.
-    let mut fds = [PollFd::new(you.as_fd(), PollFlags::empty())];
-    let ready = poll(&mut fds, PollTimeout::from(PATIENCE.as_millis() as u16))
-        .map_err(sys("poll()", dropped()))?;
+    let dead = wire::wait_until_dead(&you, PATIENCE);
     s.step(
         Who::Exchange,
         "there's no one at that number any more: the other end resets the call",
-        if ready == 1 {
+        if dead {
             "RST arrives; poll() reports POLLHUP on your line"
         } else {
             "(no reset within 5 s)"
