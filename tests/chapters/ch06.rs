@@ -100,6 +100,31 @@ fn resending_from_the_start_is_caught() {
     );
 }
 
+/// Mistake: "don't wait" (MSG_DONTWAIT) and give up on EAGAIN.
+#[test]
+fn giving_up_on_a_full_line_is_caught() {
+    fn impatient(line: &OwnedFd, bytes: &[u8]) -> nix::Result<()> {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = nix::sys::socket::send(
+                std::os::fd::AsRawFd::as_raw_fd(line),
+                rest,
+                nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+            )?;
+            rest = &rest[n..];
+        }
+        Ok(())
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            send_all: impatient,
+            ..SOLUTION
+        }),
+        "ch06.send-error",
+    );
+    assert!(f.got.contains("EAGAIN"), "{f}");
+}
+
 // ------------------------------------------------------------- read_line
 
 /// Mistake: one read() is one message.
@@ -311,6 +336,21 @@ fn a_little_endian_length_is_caught() {
             ..SOLUTION
         }),
         "ch06.frame-byte-order",
+    );
+}
+
+/// Mistake: the payload without its length.
+#[test]
+fn a_frame_without_its_length_is_caught() {
+    fn bare(line: &OwnedFd, payload: &[u8]) -> nix::Result<()> {
+        solution::send_all(line, payload)
+    }
+    expect_mistake(
+        check::run(&check::Answer {
+            write_frame: bare,
+            ..SOLUTION
+        }),
+        "ch06.frame-no-length",
     );
 }
 

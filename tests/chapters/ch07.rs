@@ -196,6 +196,41 @@ fn shutting_both_halves_is_caught() {
     );
 }
 
+/// Mistake: one read() for the answer.
+#[test]
+fn half_an_answer_is_caught() {
+    fn hears_a_bit(line: OwnedFd, question: &[u8]) -> nix::Result<Vec<u8>> {
+        solution::say_all(&line, question)?;
+        shutdown(line.as_raw_fd(), Shutdown::Write)?;
+        let mut buf = [0u8; 512];
+        let n = read(&line, &mut buf)?;
+        Ok(buf[..n].to_vec())
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            ask_and_hear_back: hears_a_bit,
+            ..SOLUTION
+        }),
+        "ch07.partial-answer",
+    );
+    assert!(f.got.contains("fine, "), "{f}");
+}
+
+/// Mistake: the question said without its last byte (an off-by-one).
+#[test]
+fn a_garbled_question_is_caught() {
+    fn mumbles(line: OwnedFd, question: &[u8]) -> nix::Result<Vec<u8>> {
+        solution::ask_and_hear_back(line, &question[..question.len() - 1])
+    }
+    expect_mistake(
+        check::run(&check::Answer {
+            ask_and_hear_back: mumbles,
+            ..SOLUTION
+        }),
+        "ch07.question-garbled",
+    );
+}
+
 /// Mistake: a leaked handset (the descriptor never closed).
 #[test]
 fn a_leaked_descriptor_is_caught() {
