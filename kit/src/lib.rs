@@ -4,7 +4,8 @@
 //! it to narrate a scene ([`scene`]), to call the learner's code without a panic
 //! backtrace or a hung terminal ([`learner`]), and to report a self-check's
 //! verdict in telephone words and syscall words ([`check`]). The course's
-//! order, titles and hints come from `course.toml` through [`course`].
+//! order, titles and hints come from `course.toml` through [`course`], and
+//! [`wire`] sets up a loopback call whose other end a scene or check scripts.
 #![forbid(unsafe_code)]
 
 pub mod args;
@@ -15,3 +16,4 @@ pub mod learner;
 pub mod names;
 pub mod party;
 pub mod scene;
+pub mod wire;

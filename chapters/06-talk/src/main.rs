@@ -1,6 +1,10 @@
-//! `cargo run -p ch06-talk` (STUB: being written).
+//! `cargo run -p ch06-talk`: the scene of chapter 6, narrated.
 #![forbid(unsafe_code)]
 
+use ch06_talk::{scene, ANSWER};
+
 fn main() {
-    println!("{}", ch06_talk::chapter().title);
+    dialtone_kit::scene::main(env!("CARGO_PKG_NAME"), |s, args| {
+        scene::play(s, &ANSWER, &args)
+    })
 }

@@ -1,0 +1,340 @@
+//! The scene of chapter 6, narrated line by line.
+//!
+//! A call is already connected (chapters 3 to 5, done here in one go on
+//! loopback). Your friend talks; you listen with plain `read`, and see that
+//! the bytes ignore how they were written. Then `recv` with `MSG_PEEK` and
+//! `MSG_WAITALL`, and finally a framed conversation with the learner's four
+//! functions. Every read happens only once the bytes it should see are
+//! waiting (checked with `MSG_PEEK`), so the transcript is the same on every
+//! run and machine.
+
+use crate::check::Answer;
+use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
+use dialtone_kit::{learner, wire};
+use nix::sys::socket::{recv, MsgFlags};
+use nix::unistd::{read, write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+/// How long the scene waits for bytes it has just written to show up.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
+    if let Some(arg) = args.first() {
+        return Err(SceneError::Usage(format!(
+            "chapter 6 takes no arguments (got {arg:?}). Usage: cargo run -p ch06-talk"
+        )));
+    }
+    s.title(
+        "You rang a friend and they picked up. Now you talk, and find out what a stream carries.",
+    )?;
+    let pair = wire::call_pair().map_err(sys(
+        "a loopback call (socket, bind 127.0.0.1:0, listen, connect, accept)",
+        "Check that loopback works on this machine.",
+    ))?;
+    let (you, friend) = (Arc::new(pair.caller), pair.callee);
+    s.step(
+        Who::You,
+        "the call is connected: you on one end, your friend on the other",
+        &format!(
+            "connect() and accept() on 127.0.0.1: fd {} (you) <-> fd {} (friend)",
+            you.as_raw_fd(),
+            friend.as_raw_fd()
+        ),
+    )?;
+    s.pause()?;
+
+    two_writes_one_read(s, &you, &friend)?;
+    one_write_many_reads(s, &you, &friend)?;
+    wait_for_all(s, &you, &friend)?;
+    framed(s, answer, &you, friend)?;
+    s.moral()?;
+    Ok(())
+}
+
+/// Bytes as text, the way a learner would print them: `"hello\n"`.
+fn show(bytes: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+fn said(s: &mut Scene, fd: &OwnedFd, words: &[u8]) -> SceneResult {
+    let n = write(fd, words).map_err(sys("write()", "The call dropped; run the scene again."))?;
+    s.step(
+        Who::Callee,
+        &format!("says {}", show(words)),
+        &format!(
+            "write(fd {}, {}, {}) = {n}",
+            fd.as_raw_fd(),
+            show(words),
+            words.len()
+        ),
+    )?;
+    Ok(())
+}
+
+/// Waits until `n` bytes are waiting on `fd`; the transcript depends on it.
+fn settle(fd: &OwnedFd, n: usize) -> SceneResult {
+    if wire::wait_until_queued(fd, n, PATIENCE) {
+        Ok(())
+    } else {
+        Err(SceneError::Sys {
+            call: format!("waiting for {n} bytes on fd {}", fd.as_raw_fd()),
+            errno: nix::errno::Errno::ETIMEDOUT,
+            advice: "The machine is very busy or loopback is broken; run the scene again.".into(),
+        })
+    }
+}
+
+fn two_writes_one_read(s: &mut Scene, you: &OwnedFd, friend: &OwnedFd) -> SceneResult {
+    // ANCHOR: two_writes
+    said(s, friend, b"hello\n")?;
+    said(s, friend, b"how are you?\n")?;
+    settle(you, 19)?;
+    let mut buf = [0u8; 64];
+    // MSG_PEEK: look at what is waiting without taking it off the line.
+    let peeked = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_PEEK).map_err(sys(
+        "recv(MSG_PEEK)",
+        "The call dropped; run the scene again.",
+    ))?;
+    // ANCHOR_END: two_writes
+    s.step(
+        Who::You,
+        "listen before answering: what is waiting on the line?",
+        &format!(
+            "recv(fd {}, buf, 64, MSG_PEEK) = {peeked} {}",
+            you.as_raw_fd(),
+            show(&buf[..peeked])
+        ),
+    )?;
+    s.note("MSG_PEEK shows the bytes but leaves them there: the next read gets them again")?;
+    // ANCHOR: one_read
+    let n = read(you, &mut buf).map_err(sys("read()", "The call dropped; run the scene again."))?;
+    // ANCHOR_END: one_read
+    s.step(
+        Who::You,
+        "hear what your friend said",
+        &format!(
+            "read(fd {}, buf, 64) = {n} {}",
+            you.as_raw_fd(),
+            show(&buf[..n])
+        ),
+    )?;
+    s.note("two writes, ONE read: a stream keeps no boundary between what was written separately")?;
+    s.pause()?;
+    Ok(())
+}
+
+fn one_write_many_reads(s: &mut Scene, you: &OwnedFd, friend: &OwnedFd) -> SceneResult {
+    let speech = b"I have so much to tell you\n";
+    said(s, friend, speech)?;
+    settle(you, speech.len())?;
+    let mut reads = 0;
+    let mut total = 0;
+    // ANCHOR: small_reads
+    let mut buf = [0u8; 8]; // a small cup: at most 8 bytes per read()
+    while total < speech.len() {
+        let n =
+            read(you, &mut buf).map_err(sys("read()", "The call dropped; run the scene again."))?;
+        // ANCHOR_END: small_reads
+        total += n;
+        reads += 1;
+        s.step(
+            Who::You,
+            "hear some of it",
+            &format!(
+                "read(fd {}, buf, 8) = {n} {}",
+                you.as_raw_fd(),
+                show(&buf[..n])
+            ),
+        )?;
+    }
+    s.note(&format!(
+        "one write, {reads} reads: read() returns what is there, up to the size you ask for"
+    ))?;
+    s.note(
+        "so neither side can count on \"one write = one read\": the words need their own framing",
+    )?;
+    s.pause()?;
+    Ok(())
+}
+
+fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &OwnedFd) -> SceneResult {
+    said(s, friend, b"ring ")?;
+    settle(you, 5)?;
+    // The rest comes from another thread, once the first part has been taken:
+    // a plain read() would have returned the 5 bytes alone.
+    let (listener, speaker) = (Arc::clone(you), friend.try_clone()?);
+    let rest = thread::spawn(move || {
+        wire::wait_until_drained(&*listener, PATIENCE);
+        write(&speaker, b"ring!")
+    });
+    // ANCHOR: waitall
+    let mut buf = [0u8; 10];
+    // MSG_WAITALL: don't come back until all 10 bytes are here (or the
+    // call ends, or a signal interrupts: it can still return fewer).
+    let n = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_WAITALL).map_err(sys(
+        "recv(MSG_WAITALL)",
+        "The call dropped; run the scene again.",
+    ))?;
+    // ANCHOR_END: waitall
+    let second = rest
+        .join()
+        .map_err(|_| SceneError::Usage("the scene's speaker thread panicked".into()))?
+        .map_err(sys("write()", "The call dropped; run the scene again."))?;
+    s.step(
+        Who::You,
+        "wait until you have heard 10 bytes, however they come",
+        &format!(
+            "recv(fd {}, buf, 10, MSG_WAITALL) = {n} {}",
+            you.as_raw_fd(),
+            show(&buf[..n])
+        ),
+    )?;
+    s.step(
+        Who::Callee,
+        "(meanwhile, after you had taken the first 5, said the rest)",
+        &format!("write(fd {}, \"ring!\", 5) = {second}", friend.as_raw_fd()),
+    )?;
+    s.note(
+        "send()/recv() are write()/read() with flags; MSG_WAITALL still needs a loop around it",
+    )?;
+    s.pause()?;
+    Ok(())
+}
+
+fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -> SceneResult {
+    let friend = Arc::new(friend);
+    // ANCHOR: framed_lines
+    let two_lines = b"hello\nhow are you?\n";
+    let (line, send_all) = (Arc::clone(&friend), answer.send_all);
+    learner::call(s.chapter, "send_all", move || send_all(&line, two_lines))?.map_err(sys(
+        "send_all()",
+        "Your send_all() returned the kernel's error.",
+    ))?;
+    // ANCHOR_END: framed_lines
+    s.step(
+        Who::Callee,
+        "says two lines, every byte of them",
+        &format!(
+            "send_all(fd {}, {}) = Ok(())",
+            friend.as_raw_fd(),
+            show(two_lines)
+        ),
+    )?;
+    s.note("send_all() loops: write() may take fewer bytes than offered (the self-check makes sure it does)")?;
+    settle(you, two_lines.len())?;
+    let mut pending = Vec::new();
+    for _ in 0..2 {
+        let (line, read_line) = (Arc::clone(you), answer.read_line);
+        let mut mine = std::mem::take(&mut pending);
+        let (back, heard) = learner::call(s.chapter, "read_line", move || {
+            let r = read_line(&line, &mut mine);
+            (mine, r)
+        })?;
+        pending = back;
+        let heard = heard.map_err(sys(
+            "read_line()",
+            "Your read_line() returned the kernel's error.",
+        ))?;
+        s.step(
+            Who::You,
+            "hear one line",
+            &format!(
+                "read_line(fd {}) = {}; {} bytes left in pending",
+                you.as_raw_fd(),
+                heard
+                    .as_deref()
+                    .map_or("None".into(), |l| format!("Some({})", show(l))),
+                pending.len()
+            ),
+        )?;
+    }
+    s.note("a newline ends each line; bytes read past it wait in `pending` for the next call")?;
+    s.pause()?;
+
+    let (line, write_frame) = (Arc::clone(&friend), answer.write_frame);
+    learner::call(s.chapter, "write_frame", move || {
+        write_frame(&line, b"ring ring")
+    })?
+    .map_err(sys(
+        "write_frame()",
+        "Your write_frame() returned the kernel's error.",
+    ))?;
+    s.step(
+        Who::Callee,
+        "says a frame: first how long it is, then the words",
+        &format!(
+            "write_frame(fd {}, \"ring ring\") = Ok(())",
+            friend.as_raw_fd()
+        ),
+    )?;
+    settle(you, 13)?;
+    let mut buf = [0u8; 64];
+    let peeked = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_PEEK).map_err(sys(
+        "recv(MSG_PEEK)",
+        "The call dropped; run the scene again.",
+    ))?;
+    s.step(
+        Who::You,
+        "peek at the bytes on the line",
+        &format!(
+            "recv(fd {}, buf, 64, MSG_PEEK) = {peeked}: {:02x?} then {}",
+            you.as_raw_fd(),
+            &buf[..4.min(peeked)],
+            show(&buf[4.min(peeked)..peeked])
+        ),
+    )?;
+    s.note("4 bytes of length, big-endian (network byte order): 9, then 9 bytes of payload")?;
+    let (line, read_frame) = (Arc::clone(you), answer.read_frame);
+    let heard = learner::call(s.chapter, "read_frame", move || read_frame(&line))?.map_err(sys(
+        "read_frame()",
+        "Your read_frame() returned the kernel's error.",
+    ))?;
+    s.step(
+        Who::You,
+        "hear one frame",
+        &format!(
+            "read_frame(fd {}) = {}",
+            you.as_raw_fd(),
+            heard
+                .as_deref()
+                .map_or("None".into(), |l| format!("Some({})", show(l)))
+        ),
+    )?;
+    s.note("a length prefix tells the listener exactly how much to wait for; a newline can't be inside a line, any byte can be inside a frame")?;
+    s.pause()?;
+
+    let friend_fd = friend.as_raw_fd();
+    drop(friend); // the only handset on the friend's end: close() hangs up
+    s.step(
+        Who::Callee,
+        "hangs up",
+        &format!("close(fd {friend_fd}), when the OwnedFd is dropped"),
+    )?;
+    let (line, read_line) = (Arc::clone(you), answer.read_line);
+    let heard = learner::call(s.chapter, "read_line", move || {
+        read_line(&line, &mut Vec::new())
+    })?
+    .map_err(sys(
+        "read_line()",
+        "Your read_line() returned the kernel's error.",
+    ))?;
+    s.step(
+        Who::You,
+        "listen for another line",
+        &format!(
+            "read_line(fd {}) = {}",
+            you.as_raw_fd(),
+            heard
+                .as_deref()
+                .map_or("None".into(), |l| format!("Some({})", show(l)))
+        ),
+    )?;
+    s.note(
+        "read() returned 0: end of file, the other side hung up. Chapter 7 is all about hanging up",
+    )?;
+    s.pause()?;
+    Ok(())
+}

@@ -1,0 +1,349 @@
+//! The scene of chapter 7, narrated line by line.
+//!
+//! Four short calls on loopback, each ending differently: a friend who hangs
+//! up (your `read` returns 0, and keeps returning 0); a question finished
+//! with `shutdown(Write)` and answered (the half-close, with the learner's
+//! `hear_out` and `ask_and_hear_back`); talking into a line the other side
+//! has hung up (`EPIPE`, no `SIGPIPE`); and a handset left off the hook (a
+//! duplicated descriptor keeps the line busy). Every step waits for the
+//! kernel state it prints, so the transcript is the same on every run.
+
+use crate::check::Answer;
+use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
+use dialtone_kit::{learner, names, wire};
+use nix::errno::Errno;
+use nix::sys::socket::{send, shutdown, MsgFlags, Shutdown};
+use nix::unistd::{read, write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(5);
+
+pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
+    if let Some(arg) = args.first() {
+        return Err(SceneError::Usage(format!(
+            "chapter 7 takes no arguments (got {arg:?}). Usage: cargo run -p ch07-hang-up"
+        )));
+    }
+    s.title("Every call ends. How it ends tells the other side whether they heard everything.")?;
+    dial_tone(s)?;
+    half_close(s, answer)?;
+    dead_line(s)?;
+    off_the_hook(s)?;
+    s.moral()?;
+    Ok(())
+}
+
+fn call() -> Result<wire::Pair, SceneError> {
+    wire::call_pair().map_err(sys(
+        "a loopback call (socket, bind 127.0.0.1:0, listen, connect, accept)",
+        "Check that loopback works on this machine.",
+    ))
+}
+
+fn show(bytes: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+fn dropped() -> &'static str {
+    "The call dropped unexpectedly; run the scene again."
+}
+
+/// Beat 1: the other side hangs up; read() returns 0, and keeps doing so.
+fn dial_tone(s: &mut Scene) -> SceneResult {
+    let wire::Pair {
+        caller: you,
+        callee: friend,
+    } = call()?;
+    let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
+    let n = write(&friend, b"bye!\n").map_err(sys("write()", dropped()))?;
+    s.step(
+        Who::Callee,
+        "says goodbye",
+        &format!("write(fd {f}, \"bye!\\n\", 5) = {n}"),
+    )?;
+    // ANCHOR: hang_up
+    drop(friend); // close(): the friend's only handset goes down
+                  // ANCHOR_END: hang_up
+    s.step(Who::Callee, "hangs up", &format!("close(fd {f})"))?;
+    let mut buf = [0u8; 64];
+    for _ in 0..3 {
+        let n = read(&you, &mut buf).map_err(sys("read()", dropped()))?;
+        let what = if n == 0 {
+            "end of file".to_string()
+        } else {
+            show(&buf[..n])
+        };
+        s.step(
+            Who::You,
+            "listen",
+            &format!("read(fd {y}, buf, 64) = {n}: {what}"),
+        )?;
+    }
+    s.note("0 is the dial tone: the other side hung up. It is not an error, and it won't change")?;
+    s.note("a loop that reads again after 0 spins forever: stop at the first 0")?;
+    s.pause()?;
+    Ok(())
+}
+
+/// Beat 2: "I'm done talking" (shutdown Write), and the answer still comes.
+fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
+    let wire::Pair {
+        caller: you,
+        callee: friend,
+    } = call()?;
+    let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
+    let friend = Arc::new(friend);
+    let question = b"what time is it?";
+    let n = write(&you, question).map_err(sys("write()", dropped()))?;
+    s.step(
+        Who::You,
+        "ask a question",
+        &format!("write(fd {y}, {}, 16) = {n}", show(question)),
+    )?;
+    // ANCHOR: half_close
+    shutdown(you.as_raw_fd(), Shutdown::Write).map_err(sys("shutdown(SHUT_WR)", dropped()))?;
+    // ANCHOR_END: half_close
+    s.step(
+        Who::You,
+        "say \"over\": done talking, still listening",
+        &format!("shutdown(fd {y}, SHUT_WR) = 0"),
+    )?;
+    let (line, hear_out) = (Arc::clone(&friend), answer.hear_out);
+    let heard = learner::call(s.chapter, "hear_out", move || hear_out(&line))?.map_err(sys(
+        "hear_out()",
+        "Your hear_out() returned the kernel's error.",
+    ))?;
+    s.step(
+        Who::Callee,
+        "hears you out, to the end of your question",
+        &format!(
+            "hear_out(fd {f}) = Ok({}): read() returned 0 after it",
+            show(&heard)
+        ),
+    )?;
+    let n = write(&*friend, b"ten past nine").map_err(sys("write()", dropped()))?;
+    s.step(
+        Who::Callee,
+        "answers",
+        &format!("write(fd {f}, \"ten past nine\", 13) = {n}"),
+    )?;
+    drop(friend);
+    s.step(Who::Callee, "hangs up", &format!("close(fd {f})"))?;
+    let mut buf = [0u8; 64];
+    let n = read(&you, &mut buf).map_err(sys("read()", dropped()))?;
+    s.step(
+        Who::You,
+        "hear the answer",
+        &format!("read(fd {y}, buf, 64) = {n} {}", show(&buf[..n])),
+    )?;
+    s.note("a half-closed line still carries the other way: that is what shutdown() is for")?;
+    drop(you);
+    s.pause()?;
+
+    // The same conversation, with the learner's ask_and_hear_back().
+    let wire::Pair {
+        caller: you,
+        callee: friend,
+    } = call()?;
+    let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
+    let clerk = thread::spawn(move || -> nix::Result<Vec<u8>> {
+        let mut question = Vec::new();
+        let mut buf = [0u8; 64];
+        loop {
+            match read(&friend, &mut buf)? {
+                0 => break, // the caller said "over"
+                n => question.extend_from_slice(&buf[..n]),
+            }
+        }
+        write(&friend, b"ten past nine")?;
+        Ok(question) // friend is dropped here: close()
+    });
+    // ANCHOR: ask
+    let ask = answer.ask_and_hear_back;
+    let heard = learner::call(s.chapter, "ask_and_hear_back", move || ask(you, question))?
+        .map_err(sys(
+            "ask_and_hear_back()",
+            "Your ask_and_hear_back() returned the kernel's error.",
+        ))?;
+    // ANCHOR_END: ask
+    let asked = clerk
+        .join()
+        .map_err(|_| SceneError::Usage("the scene's clerk thread panicked".into()))?
+        .map_err(sys("the clerk's read()/write()", dropped()))?;
+    s.step(
+        Who::You,
+        "ask, say \"over\", hear the answer, hang up",
+        &format!(
+            "ask_and_hear_back(fd {y}, {}) = Ok({})",
+            show(question),
+            show(&heard)
+        ),
+    )?;
+    s.step(
+        Who::Callee,
+        "heard the question to its end, answered, hung up",
+        &format!(
+            "read(fd {f}) until 0 = {}, write(\"ten past nine\"), close(fd {f})",
+            show(&asked)
+        ),
+    )?;
+    s.pause()?;
+    Ok(())
+}
+
+/// Beat 3: talking into a line the other side has hung up.
+fn dead_line(s: &mut Scene) -> SceneResult {
+    let wire::Pair {
+        caller: you,
+        callee: friend,
+    } = call()?;
+    let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
+    drop(friend);
+    s.step(
+        Who::Callee,
+        "hangs up before you say a word",
+        &format!("close(fd {f})"),
+    )?;
+    let mut buf = [0u8; 16];
+    let n = read(&you, &mut buf).map_err(sys("read()", dropped()))?;
+    s.step(
+        Who::You,
+        "(you could have noticed)",
+        &format!("read(fd {y}, buf, 16) = {n}: end of file"),
+    )?;
+    // ANCHOR: epipe
+    let first = send(you.as_raw_fd(), b"are you there?", MsgFlags::MSG_NOSIGNAL);
+    // ANCHOR_END: epipe
+    s.step(
+        Who::You,
+        "talk anyway",
+        &format!(
+            "send(fd {y}, \"are you there?\", 14, MSG_NOSIGNAL) = {}",
+            shown(&first)
+        ),
+    )?;
+    s.note("accepted: your kernel doesn't know yet that nobody is there; it finds out when the words arrive")?;
+    // Wait for the other kernel's reset to arrive: poll() with no events
+    // asked for still reports a hang-up or an error on the line.
+    let dead = wire::wait_until_dead(&you, PATIENCE);
+    s.step(
+        Who::Exchange,
+        "there's no one at that number any more: the other end resets the call",
+        if dead {
+            "RST arrives; poll() reports POLLHUP on your line"
+        } else {
+            "(no reset within 5 s)"
+        },
+    )?;
+    let second = send(you.as_raw_fd(), b"hello?", MsgFlags::MSG_NOSIGNAL);
+    s.step(
+        Who::You,
+        "talk into the dead line",
+        &format!(
+            "send(fd {y}, \"hello?\", 6, MSG_NOSIGNAL) = {}",
+            shown(&second)
+        ),
+    )?;
+    let third = write(&you, b"hello?");
+    s.step(
+        Who::You,
+        "and again, with plain write()",
+        &format!("write(fd {y}, \"hello?\", 6) = {}", shown(&third)),
+    )?;
+    s.note("in C, that write() would also raise SIGPIPE, and SIGPIPE's default action kills the program")?;
+    s.note("Rust sets SIGPIPE to \"ignore\" before main(), so you get the EPIPE error; MSG_NOSIGNAL says so per call, in any program")?;
+    s.pause()?;
+    Ok(())
+}
+
+fn shown(r: &nix::Result<usize>) -> String {
+    match r {
+        Ok(n) => n.to_string(),
+        Err(e) => format!("-1 {} ({})", names::errno(*e), names::errno_phone(*e)),
+    }
+}
+
+/// Beat 4: a handset left off the hook keeps the line busy.
+fn off_the_hook(s: &mut Scene) -> SceneResult {
+    let wire::Pair {
+        caller: you,
+        callee: friend,
+    } = call()?;
+    let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
+    // ANCHOR: extension
+    let extension = you.try_clone()?; // dup(): a second handset on the same line
+                                      // ANCHOR_END: extension
+    let e = extension.as_raw_fd();
+    s.step(
+        Who::You,
+        "pick up the extension in the other room",
+        &format!(
+            "dup(fd {y}) = fd {e}; handsets on this line: {}",
+            wire::handsets_on(&you)
+        ),
+    )?;
+    drop(you);
+    s.step(
+        Who::You,
+        "hang up the phone in the hall",
+        &format!(
+            "close(fd {y}); handsets on this line: {}",
+            wire::handsets_on(&extension)
+        ),
+    )?;
+    let waiting = busy_or_eof(&friend)?;
+    s.step(
+        Who::Callee,
+        "listen for the dial tone",
+        &format!("recv(fd {f}, MSG_PEEK | MSG_DONTWAIT) = {waiting}"),
+    )?;
+    s.note("no end of file: one handset is still off the hook, so the call isn't over")?;
+    s.note(
+        "the kernel hangs up a call when its LAST descriptor closes; a leaked copy keeps it busy",
+    )?;
+    let target = nix_target(&extension);
+    drop(extension);
+    s.step(
+        Who::You,
+        "put the extension down too",
+        &format!(
+            "close(fd {e}); handsets on this line: {}",
+            wire::handsets_for(&target)
+        ),
+    )?;
+    let mut buf = [0u8; 16];
+    let n = read(&friend, &mut buf).map_err(sys("read()", dropped()))?;
+    s.step(
+        Who::Callee,
+        "listen again",
+        &format!("read(fd {f}, buf, 16) = {n}: end of file, the dial tone"),
+    )?;
+    s.note("shutdown() would have ended the call at once, whatever copies exist: it acts on the call, close() on one handset")?;
+    s.pause()?;
+    Ok(())
+}
+
+/// What the other side sees right now without waiting: bytes, end of file,
+/// or "nothing yet" (`EAGAIN`: the line is open and quiet).
+fn busy_or_eof(fd: &OwnedFd) -> Result<String, SceneError> {
+    let mut buf = [0u8; 16];
+    Ok(
+        match nix::sys::socket::recv(
+            fd.as_raw_fd(),
+            &mut buf,
+            MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(0) => "0: end of file".into(),
+            Ok(n) => format!("{n}: bytes waiting"),
+            Err(Errno::EAGAIN) => "-1 EAGAIN: nothing to hear yet, the line is still open".into(),
+            Err(e) => return Err(sys("recv(MSG_PEEK)", dropped())(e)),
+        },
+    )
+}
+
+fn nix_target(fd: &OwnedFd) -> String {
+    dialtone_kit::kernel::fd_target(fd.as_raw_fd()).unwrap_or_default()
+}
