@@ -37,7 +37,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
 /// `--listen HOST:PORT`; a bare `--listen` means 127.0.0.1 on a free port,
 /// and `--listen 5000` means 127.0.0.1:5000. Only an address the user typed
 /// puts the service beyond this machine.
-fn parse(args: &[String]) -> Result<Mode, SceneError> {
+pub fn parse(args: &[String]) -> Result<Mode, SceneError> {
     let mut args = args.to_vec();
     match args.as_mut_slice() {
         [flag] if flag == "--listen" => args.push("127.0.0.1:0".into()),
@@ -253,10 +253,7 @@ fn next_callers(
         "say a megabyte without a newline, listening all the while",
         &format!("write(fd {lfd}, {MEGABYTE} bytes) on one thread, read() on another: {MEGABYTE} bytes back, all 'z'"),
     )?;
-    s.note(&format!(
-        "the service held at most {} bytes of it at a time; waiting for the newline, it would have held it all",
-        crate::answer::CHUNK
-    ))?;
+    s.note("it came back while it was still being said: a service that waited for the newline would be holding all of it")?;
     hang_up_and_hear_the_end(s, &long, &service)?;
     log_entry(s, &log, &service)?;
     drop(long);
