@@ -138,11 +138,13 @@ pub fn wait_for_first_byte(phone: &OwnedFd) -> nix::Result<usize> {
 /// send a reset (RST) instead of a polite end of file, so the other side's
 /// next read fails with `ECONNRESET`.
 pub fn slam_down(phone: OwnedFd) -> nix::Result<()> {
+    // ANCHOR: slam
     let abrupt = libc::linger {
         l_onoff: 1,
         l_linger: 0,
     };
     setsockopt(&phone, sockopt::Linger, &abrupt)?;
     drop(phone);
+    // ANCHOR_END: slam
     Ok(())
 }

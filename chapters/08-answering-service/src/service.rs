@@ -55,12 +55,14 @@ pub fn open(number: &SockaddrIn, send_patience: Duration) -> Result<OwnedFd, Sce
     ))?;
     let backlog = Backlog::new(BACKLOG).map_err(sys("listen", "Use a small positive backlog."))?;
     listen(&phone, backlog).map_err(sys(format!("listen({at})"), "Is the phone numbered?"))?;
+    // ANCHOR: patience
     let t = TimeVal::new(
         send_patience.as_secs() as libc::time_t,
         send_patience.subsec_micros() as libc::suseconds_t,
     );
     setsockopt(&phone, sockopt::SendTimeout, &t)
         .map_err(sys("setsockopt(SO_SNDTIMEO)", "Is it a socket?"))?;
+    // ANCHOR_END: patience
     Ok(phone)
 }
 
