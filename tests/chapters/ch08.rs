@@ -51,9 +51,7 @@ fn with_answer(answer_one_call: fn(OwnedFd, &str) -> nix::Result<u64>) -> check:
     }
 }
 
-type Serve = fn(&OwnedFd, usize, &str, &mut dyn FnMut(nix::Result<u64>)) -> nix::Result<()>;
-
-fn with_serve(serve: Serve) -> check::Answer {
+fn with_serve(serve: check::Serve) -> check::Answer {
     check::Answer { serve, ..SOLUTION }
 }
 

@@ -26,13 +26,18 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+/// What `serve` hands each call's result to.
+pub type Log<'a> = &'a mut dyn FnMut(nix::Result<u64>);
+/// The shape of `serve`.
+pub type Serve = fn(&OwnedFd, usize, &str, Log) -> nix::Result<()>;
+
 /// The learner's functions for this chapter, passed in so the integrity suite
 /// can check the solution and deliberately wrong answers the same way.
 #[derive(Clone, Copy)]
 pub struct Answer {
     pub send_all: fn(&OwnedFd, &[u8]) -> nix::Result<()>,
     pub answer_one_call: fn(OwnedFd, &str) -> nix::Result<u64>,
-    pub serve: fn(&OwnedFd, usize, &str, &mut dyn FnMut(nix::Result<u64>)) -> nix::Result<()>,
+    pub serve: Serve,
 }
 
 /// How long a caller waits for any one thing (a greeting, an echo, the end).
