@@ -58,11 +58,12 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
 const BIG: usize = 2 * 1024 * 1024;
 /// The line's send timeout in the short-write check: `write` gives back a
 /// partial count when it runs out after some bytes were taken.
-const SEND_TIMEOUT: Duration = Duration::from_millis(300);
+const SEND_TIMEOUT: Duration = Duration::from_millis(1000);
 /// How long the slow listener sits on its hands after the first byte arrives:
-/// longer than one send timeout (so the first write comes back short) and
-/// well under two (so a correct loop's next write goes through).
-const SLOW_LISTENER: Duration = Duration::from_millis(450);
+/// longer than one send timeout (so the first write comes back short), and
+/// shorter than two by far (so a correct loop's next write, which waits for
+/// the listener with a fresh timeout, goes through even on a busy machine).
+const SLOW_LISTENER: Duration = Duration::from_millis(1200);
 
 /// A short write happens for real: the line has a send timeout and the caller
 /// doesn't listen at first. `send_all` must say everything, in order.
@@ -82,7 +83,10 @@ fn check_short_write(answer: &Answer) -> Result<String, Failure> {
     nix::sys::socket::connect(listener.as_raw_fd(), &number).map_err(setup("connect"))?;
     let line = accept(&phone).map_err(setup("accept"))?;
     setsockopt(&line, sockopt::SndBuf, &(64 * 1024)).map_err(setup("SO_SNDBUF"))?;
-    let t = TimeVal::new(0, SEND_TIMEOUT.as_micros() as nix::libc::suseconds_t);
+    let t = TimeVal::new(
+        SEND_TIMEOUT.as_secs() as nix::libc::time_t,
+        SEND_TIMEOUT.subsec_micros() as nix::libc::suseconds_t,
+    );
     setsockopt(&line, sockopt::SendTimeout, &t).map_err(setup("SO_SNDTIMEO"))?;
 
     let payload: Arc<Vec<u8>> = Arc::new((0..BIG).map(|i| (i % 251) as u8).collect());
