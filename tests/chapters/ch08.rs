@@ -197,7 +197,12 @@ fn looping_on_end_of_file_is_caught_in_seconds() {
         loop {
             let n = read(&line, &mut chunk)?;
             if n == 0 {
-                continue; // "nothing yet, try again": it will be 0 for ever
+                // "Nothing yet: wait a moment and try again." It will be 0
+                // for ever. (The pause also keeps this leaked thread from
+                // spinning a CPU for the rest of the suite: after the
+                // caller's FIN, even its reset can't make read() fail.)
+                thread::sleep(Duration::from_millis(10));
+                continue;
             }
             solution::send_all(&line, &chunk[..n])?;
         }
