@@ -109,6 +109,22 @@ fn starting_again_from_the_top_is_caught() {
     );
 }
 
+/// Mistake: a short write taken for an error.
+#[test]
+fn a_short_write_as_an_error_is_caught() {
+    fn gives_up_short(line: &OwnedFd, bytes: &[u8]) -> nix::Result<()> {
+        if write(line, bytes)? < bytes.len() {
+            return Err(Errno::EIO); // "it didn't take it all: something broke"
+        }
+        Ok(())
+    }
+    let f = expect_mistake(
+        check::run(&with_send_all(gives_up_short)),
+        "ch08.send-error",
+    );
+    assert!(f.got.contains("EIO"), "{f}");
+}
+
 // ------------------------------------------------------ answer_one_call
 
 /// Mistake: one read taken for the whole message, then the phone put down.
@@ -146,6 +162,25 @@ fn waiting_for_the_newline_is_caught() {
         }
     }
     expect_mistake(check::run(&with_answer(by_lines)), "ch08.holds-the-line");
+}
+
+/// Mistake: echoing the whole buffer instead of the n bytes just read.
+#[test]
+fn echoing_the_whole_buffer_is_caught() {
+    fn whole_buffer(line: OwnedFd, greeting: &str) -> nix::Result<u64> {
+        greet(&line, greeting)?;
+        let (mut echoed, mut chunk) = (0, [0u8; 4096]);
+        loop {
+            let n = read(&line, &mut chunk)?;
+            if n == 0 {
+                return Ok(echoed);
+            }
+            solution::send_all(&line, &chunk)?; // should be &chunk[..n]
+            echoed += n as u64;
+        }
+    }
+    let f = expect_mistake(check::run(&with_answer(whole_buffer)), "ch08.echo-garbled");
+    assert!(f.syscall.contains("&chunk[..n]"), "{f}");
 }
 
 /// Mistake: treating the bytes as text (lossy UTF-8), which mangles binary.
