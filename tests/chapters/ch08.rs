@@ -763,6 +763,15 @@ impl Drop for Reaped {
 /// Runs `command` with `input` on its stdin; its stdout, or why not. Killed
 /// and reaped after `limit`.
 fn run(command: &mut Command, input: Vec<u8>, limit: Duration) -> Result<Vec<u8>, String> {
+    run_both(command, input, limit).map(|(out, _)| out)
+}
+
+/// Like [`run`], returning stdout and stderr.
+fn run_both(
+    command: &mut Command,
+    input: Vec<u8>,
+    limit: Duration,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
     let child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -807,7 +816,7 @@ fn run(command: &mut Command, input: Vec<u8>, limit: Duration) -> Result<Vec<u8>
             String::from_utf8_lossy(&err)
         ));
     }
-    Ok(out)
+    Ok((out, err))
 }
 
 const TOOL_LIMIT: Duration = Duration::from_secs(20);
@@ -818,8 +827,10 @@ fn nc_is_answered() {
     let Some(nc) = tool("nc", "netcat-openbsd") else {
         return;
     };
-    let help =
-        run(Command::new(&nc).arg("-h"), vec![], TOOL_LIMIT).unwrap_or_else(|e| e.into_bytes());
+    // OpenBSD's nc prints its name and usage on stderr for -h.
+    let help = run_both(Command::new(&nc).arg("-h"), vec![], TOOL_LIMIT)
+        .map(|(out, err)| [out, err].concat())
+        .unwrap_or_else(|e| e.into_bytes());
     if !String::from_utf8_lossy(&help).contains("OpenBSD") {
         return missing(
             "the nc on PATH is not OpenBSD's (it needs -N)",
