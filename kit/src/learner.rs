@@ -80,9 +80,31 @@ where
     }
     match rx.recv_timeout(timeout) {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(payload)) => Err(fail(classify(payload.as_ref()))),
+        Ok(Err(payload)) => {
+            let trouble = classify(payload.as_ref());
+            let mut error = fail(trouble.clone());
+            // A task may call another task (a service calling its own
+            // send_all()): name the todo!() actually reached, not its caller.
+            if let (Trouble::Unfinished, Some(inner)) = (&trouble, todo_name(payload.as_ref())) {
+                if chapter.task(&inner).is_some() {
+                    error.function = inner;
+                }
+            }
+            Err(error)
+        }
         Err(_) => Err(fail(Trouble::Hung(timeout))),
     }
+}
+
+/// The name inside `todo!("name")`, if the panic came from one.
+fn todo_name(payload: &(dyn Any + Send)) -> Option<String> {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())?;
+    message
+        .strip_prefix("not yet implemented: ")
+        .map(|name| name.trim().to_string())
 }
 
 fn classify(payload: &(dyn Any + Send)) -> Trouble {

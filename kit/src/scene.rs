@@ -54,6 +54,9 @@ pub enum SceneError {
     },
     /// A bad command-line argument: the line to print.
     Usage(String),
+    /// The other party heard something the scene didn't expect (a learner's
+    /// answer that runs but misbehaves): one line saying what, and what to do.
+    Unexpected(String),
     /// Writing the transcript failed (e.g. a closed pipe).
     Io(io::Error),
 }
@@ -93,7 +96,7 @@ impl fmt::Display for SceneError {
                 names::errno(*errno),
                 names::errno_phone(*errno)
             ),
-            SceneError::Usage(line) => write!(f, "{line}"),
+            SceneError::Usage(line) | SceneError::Unexpected(line) => write!(f, "{line}"),
             SceneError::Io(e) => write!(f, "could not write the transcript: {e}"),
         }
     }

@@ -1,6 +1,11 @@
-//! `cargo run -p ch08-answering-service` (STUB: being written).
+//! `cargo run -p ch08-answering-service`: the scene of chapter 8, narrated;
+//! `-- --listen HOST:PORT` runs the answering service for real callers.
 #![forbid(unsafe_code)]
 
+use ch08_answering_service::{scene, ANSWER};
+
 fn main() {
-    println!("{}", ch08_answering_service::chapter().title);
+    dialtone_kit::scene::main(env!("CARGO_PKG_NAME"), |s, args| {
+        scene::play(s, &ANSWER, &args)
+    })
 }

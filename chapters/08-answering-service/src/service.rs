@@ -1,0 +1,149 @@
+//! The answering service around the learner's code: the phone it answers on,
+//! the one-line log of each call, and the commands that call it.
+//!
+//! Setting up the phone (chapters 1 to 3) is done here, not by the learner:
+//! this chapter's work is the conversation. The learner's `serve()` runs on a
+//! learner thread ([`run`]), so an unfinished or stuck answer is reported in
+//! one paragraph instead of a panic or a frozen terminal.
+
+use crate::check::Answer;
+use crate::{chapter, GREETING};
+use dialtone_kit::learner;
+use dialtone_kit::names;
+use dialtone_kit::scene::{sys, SceneError};
+use nix::errno::Errno;
+use nix::libc;
+use nix::sys::socket::{
+    bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
+    SockaddrIn,
+};
+use nix::sys::time::TimeVal;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+/// How many callers may ring while the service is busy with one. A real
+/// server would use ~128 or `SOMAXCONN`; eight is plenty for a classroom.
+pub const BACKLOG: i32 = 8;
+
+/// How long the service waits for a caller to take what it says before it
+/// gives up on them (`SO_SNDTIMEO`). Without it, a caller who talks but never
+/// listens fills both directions and the service's write waits forever.
+pub const SEND_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Installs a phone, numbers it `number`, switches it on, and sets the send
+/// timeout that every line `accept()` returns inherits.
+pub fn open(number: &SockaddrIn, send_patience: Duration) -> Result<OwnedFd, SceneError> {
+    let at = names::addr(number);
+    let phone = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
+    .map_err(sys(
+        "socket(AF_INET, SOCK_STREAM, 0)",
+        "Check your system's limits.",
+    ))?;
+    // Restarting the service right after a call would otherwise meet the old
+    // calls' TIME_WAIT: "address already in use" for a minute. A phone that is
+    // really still switched on keeps its number all the same.
+    setsockopt(&phone, sockopt::ReuseAddr, &true)
+        .map_err(sys("setsockopt(SO_REUSEADDR)", "Is it a socket?"))?;
+    bind(phone.as_raw_fd(), number).map_err(sys(
+        format!("bind({at})"),
+        "Another program has that number: stop it, or pick another port (0 lets the kernel choose).",
+    ))?;
+    let backlog = Backlog::new(BACKLOG).map_err(sys("listen", "Use a small positive backlog."))?;
+    listen(&phone, backlog).map_err(sys(format!("listen({at})"), "Is the phone numbered?"))?;
+    // ANCHOR: patience
+    let t = TimeVal::new(
+        send_patience.as_secs() as libc::time_t,
+        send_patience.subsec_micros() as libc::suseconds_t,
+    );
+    setsockopt(&phone, sockopt::SendTimeout, &t)
+        .map_err(sys("setsockopt(SO_SNDTIMEO)", "Is it a socket?"))?;
+    // ANCHOR_END: patience
+    Ok(phone)
+}
+
+/// Runs the learner's `serve()` for `callers` calls on `phone`, within
+/// `within`, handing `log` one line per call (numbered from `first_call`).
+pub fn run(
+    answer: &Answer,
+    phone: OwnedFd,
+    callers: usize,
+    first_call: usize,
+    within: Duration,
+    mut log: impl FnMut(String) + Send + 'static,
+) -> Result<(), SceneError> {
+    let serve = answer.serve;
+    let result = learner::call_within(chapter(), "serve", within, move || {
+        let mut number = first_call;
+        let mut each_call = |outcome: nix::Result<u64>| {
+            log(log_line(number, &outcome));
+            number += 1;
+        };
+        serve(&phone, callers, GREETING, &mut each_call)
+    })?;
+    result.map_err(sys(
+        "serve(): accept",
+        "The phone itself failed: check the system's limits (ulimit -n) and try again.",
+    ))
+}
+
+/// One line saying how call `number` ended: for the log on stderr and the scene.
+pub fn log_line(number: usize, outcome: &nix::Result<u64>) -> String {
+    match outcome {
+        Ok(n) => format!("call {number}: echoed {n} bytes; the caller hung up"),
+        Err(e) => {
+            let what = match *e {
+                Errno::ECONNRESET => "the caller slammed the phone down mid-call",
+                Errno::EPIPE => "the caller hung up while the service was still talking",
+                Errno::EAGAIN => "the caller stopped listening, so the service hung up on them",
+                other => names::errno_phone(other),
+            };
+            format!("call {number}: {what} ({:?}); answering the next caller", e)
+        }
+    }
+}
+
+/// The commands that call the service at `number`: `nc`, `socat` and Python.
+pub fn try_it(number: &SockaddrIn) -> Vec<String> {
+    let (ip, port) = (number.ip(), number.port());
+    // A service listening on every interface (0.0.0.0) is called at loopback.
+    let ip = if ip.is_unspecified() {
+        std::net::Ipv4Addr::LOCALHOST
+    } else {
+        ip
+    };
+    vec![
+        format!("nc -N {ip} {port}"),
+        format!("socat - TCP:{ip}:{port}"),
+        format!(
+            "python3 -c \"import socket; s = socket.create_connection(('{ip}', {port})); \
+             s.sendall(b'hello\\n'); s.shutdown(socket.SHUT_WR); \
+             print(b''.join(iter(lambda: s.recv(4096), b'')).decode(errors='replace'), end='')\""
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way a call can end gets exactly one line that names it.
+    #[test]
+    fn each_ending_is_one_line() {
+        for (outcome, needle) in [
+            (Ok(12), "echoed 12 bytes"),
+            (Err(Errno::ECONNRESET), "slammed"),
+            (Err(Errno::EPIPE), "hung up while"),
+            (Err(Errno::EAGAIN), "stopped listening"),
+        ] {
+            let line = log_line(3, &outcome);
+            assert!(line.starts_with("call 3: "), "{line}");
+            assert!(line.contains(needle), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+}
