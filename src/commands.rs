@@ -440,7 +440,7 @@ fn starter(ws: &Workspace, state: &State, ch: &Chapter) -> Option<Vec<u8>> {
     let out = std::process::Command::new("git")
         .current_dir(&ws.root)
         .arg("show")
-        .arg(format!("HEAD:{}", ch.learner_path().display()))
+        .arg(format!("HEAD:./{}", ch.learner_path().display()))
         .stderr(std::process::Stdio::null())
         .output()
         .ok()?;

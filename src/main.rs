@@ -172,15 +172,18 @@ fn bad_arguments(e: clap::Error) -> ! {
     }
     let text = e.render().to_string();
     let first = text.lines().next().unwrap_or("error: bad arguments");
-    let usage: Vec<&str> = text
-        .lines()
-        .skip_while(|l| !l.starts_with("Usage:"))
-        .take_while(|l| !l.trim().is_empty())
-        .collect();
     eprintln!("{first}");
-    if !usage.is_empty() {
-        eprintln!("{}", usage.join("\n"));
-    }
+    // The usage of the command that was meant (clap's own error shows a
+    // usage narrowed to the arguments given, which reads oddly here).
+    let mut cli = Cli::command();
+    let sub = std::env::args()
+        .skip(1)
+        .find(|a| cli.find_subcommand(a).is_some());
+    let usage = match sub.and_then(|s| cli.find_subcommand_mut(&s).map(|c| c.render_usage())) {
+        Some(u) => u.to_string().replace("Usage: ", "Usage: dialtone "),
+        None => cli.render_usage().to_string(),
+    };
+    eprintln!("{usage}");
     std::process::exit(2)
 }
 

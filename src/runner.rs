@@ -507,10 +507,14 @@ fn unescape(s: &str) -> String {
     out
 }
 
-/// The compiler's errors without its closing boilerplate.
+/// The compiler's errors without its closing boilerplate, and with
+/// dependency sources named by crate (`nix-0.32.0/src/...`) rather than by
+/// where this machine's package cache happens to keep them.
 fn tidy_compiler_text(text: &str) -> String {
-    let kept: Vec<&str> = text
-        .lines()
+    let kept: Vec<String> = text.lines().map(shorten_registry_path).collect();
+    let kept: Vec<&str> = kept
+        .iter()
+        .map(String::as_str)
         .filter(|l| {
             !l.starts_with("error: aborting due to")
                 && !l.starts_with("For more information about")
@@ -519,6 +523,19 @@ fn tidy_compiler_text(text: &str) -> String {
         })
         .collect();
     kept.join("\n").trim_end().to_string()
+}
+
+fn shorten_registry_path(line: &str) -> String {
+    const MARK: &str = "/registry/src/";
+    let Some(at) = line.find(MARK) else {
+        return line.to_string();
+    };
+    let start = line[..at].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let after = at + MARK.len();
+    match line[after..].find('/') {
+        Some(slash) => format!("{}{}", &line[..start], &line[after + slash + 1..]),
+        None => line.to_string(),
+    }
 }
 
 fn strip_ansi(s: &str) -> String {
