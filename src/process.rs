@@ -26,6 +26,12 @@ static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 /// Scratch folders in use, for Ctrl-C to remove.
 static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// Time since the operator started (for `runner::trace`).
+pub fn since_start() -> Duration {
+    START.get_or_init(std::time::Instant::now).elapsed()
+}
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 /// What a child did.
 pub struct Finished {
     /// `None` when it was killed for running too long.
@@ -157,6 +163,7 @@ impl Drop for Scratch {
 /// Call first thing in `main`, before any thread starts (threads inherit the
 /// mask; children don't: the standard library resets it when spawning).
 pub fn handle_interrupts(on_exit: fn()) {
+    since_start();
     use nix::sys::signal::SigSet;
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);

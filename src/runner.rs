@@ -29,6 +29,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+/// Bump when the driver's compiler flags change, so old binaries are rebuilt.
+const DRIVER_FLAGS: &str = "v2: debuginfo=0 strip=debuginfo prefer-dynamic";
+
 /// Extra time past the chapter's own timeout before the operator stops a
 /// check itself (the check reports a hung call at the chapter's timeout;
 /// this limit is for code that hangs outside any learner call).
@@ -42,6 +45,10 @@ const COMPILE_LIMIT: Duration = Duration::from_secs(60);
 pub struct Artifacts {
     key: String,
     rustc: String,
+    /// Where the toolchain keeps the standard library as a shared object,
+    /// when it does: linking against it makes each check's link faster.
+    #[serde(default)]
+    std_dylib_dir: Option<String>,
     deps_dir: String,
     /// `nix`, `dialtone_kit`: what a learner file and a driver may use.
     externs: BTreeMap<String, String>,
@@ -166,7 +173,8 @@ impl<'w> Runner<'w> {
         };
         let build = ws.state_dir().join("build").join(ch.id());
         let driver = driver_source(ws, ch);
-        let stamp = hash_bytes(format!("{}{driver}{learner_hash}", arts.key).as_bytes());
+        let stamp =
+            hash_bytes(format!("{DRIVER_FLAGS}{}{driver}{learner_hash}", arts.key).as_bytes());
         let binary = build.join("check");
         let stamp_path = build.join("built");
         let up_to_date =
@@ -189,17 +197,34 @@ impl<'w> Runner<'w> {
                     "--crate-name",
                     "dialtone_check",
                 ])
-                .args(["-C", "debuginfo=0", "-C", "opt-level=0", "--color", "never"])
+                .args([
+                    "-C",
+                    "debuginfo=0",
+                    "-C",
+                    "opt-level=0",
+                    "-C",
+                    "strip=debuginfo",
+                ])
+                .args(["--color", "never"])
                 .arg(format!("--remap-path-prefix={}/=", ws.root.display()))
                 .arg("-L")
                 .arg(format!("dependency={}", arts.deps_dir))
                 .arg("--extern")
                 .arg(format!("{}={}", krate.replace('-', "_"), lib.rlib));
+            if let Some(dir) = &arts.std_dylib_dir {
+                // The standard library as a shared object: a much smaller
+                // link. The rpath lets the binary find it without setup.
+                cmd.args(["-C", "prefer-dynamic", "-C"])
+                    .arg(format!("link-arg=-Wl,-rpath,{dir}"));
+            }
             for (name, path) in &arts.externs {
                 cmd.arg("--extern").arg(format!("{name}={path}"));
             }
             cmd.arg("-o").arg(&binary).arg(&rel_driver);
-            let Ok(done) = run_limited(&mut cmd, COMPILE_LIMIT) else {
+            trace("compile: start");
+            let compiled = run_limited(&mut cmd, COMPILE_LIMIT);
+            trace("compile: end");
+            let Ok(done) = compiled else {
                 return Fast::Unavailable;
             };
             if !done.status.is_some_and(|s| s.success()) {
@@ -223,7 +248,9 @@ impl<'w> Runner<'w> {
             }
             let _ = write_atomic(&stamp_path, stamp.as_bytes());
         }
-        match run_check_binary(ch, &binary) {
+        let ran = run_check_binary(ch, &binary);
+        trace("check binary: end");
+        match ran {
             Some(v) => Fast::Verdict(v),
             None => Fast::Unavailable,
         }
@@ -319,6 +346,20 @@ impl<'w> Runner<'w> {
             outcome,
             output: String::new(),
         })
+    }
+}
+
+/// With `DIALTONE_TRACE` set, prints when each stage of a check ends (on
+/// stderr, in ms since the operator started): for the benchmark and for
+/// finding where time goes.
+pub fn trace(stage: &str) {
+    use std::sync::OnceLock;
+    static ON: OnceLock<bool> = OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("DIALTONE_TRACE").is_some()) {
+        eprintln!(
+            "[trace {:>6.1} ms] {stage}",
+            crate::process::since_start().as_secs_f64() * 1000.0
+        );
     }
 }
 
@@ -558,6 +599,7 @@ fn strip_ansi(s: &str) -> String {
 /// The inputs of the prebuilt libraries: if none changed, they're still good.
 fn artifacts_key(ws: &Workspace, chapters: &[&Chapter]) -> String {
     let mut h = Hasher::new();
+    h.write(DRIVER_FLAGS.as_bytes());
     ws.hash_shared(&mut h);
     for ch in chapters {
         h.write(ch.crate_name().as_bytes());
@@ -601,9 +643,11 @@ fn prepare(ws: &Workspace, rebuild: bool, note: fn(&str)) -> Option<Artifacts> {
     }
     cmd.arg("--features").arg(features.join(","));
     let done = run_limited(&mut cmd, BUILD_LIMIT).ok()?;
+    let rustc = find_rustc();
     let mut arts = Artifacts {
         key,
-        rustc: find_rustc(),
+        std_dylib_dir: std_dylib_dir(&rustc),
+        rustc,
         ..Artifacts::default()
     };
     for line in done.stdout.text().lines() {
@@ -661,6 +705,21 @@ impl Artifacts {
             && self.externs.values().all(|p| Path::new(p).is_file())
             && self.chapters.values().all(|c| Path::new(&c.rlib).is_file())
     }
+}
+
+/// The folder holding `libstd-*.so` for the host, if the toolchain has one.
+fn std_dylib_dir(rustc: &str) -> Option<String> {
+    let out = Command::new(rustc)
+        .args(["--print", "target-libdir"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let has_std = fs::read_dir(&dir).ok()?.flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.starts_with("libstd-") && name.ends_with(".so")
+    });
+    has_std.then_some(dir)
 }
 
 /// The real compiler behind the toolchain proxy: calling it directly saves

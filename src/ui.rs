@@ -48,6 +48,7 @@ pub fn print_verdict(ws: &Workspace, ch: &Chapter, v: &Verdict, unchanged: bool)
     match &v.outcome {
         Outcome::Passed { saw } => {
             anstream::println!("{GOOD}✓ {title}: your answer passes the self-check.{GOOD:#}");
+            crate::runner::trace("verdict printed");
             for s in saw {
                 anstream::println!("  {GOOD}✓{GOOD:#} {s}");
             }

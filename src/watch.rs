@@ -87,7 +87,9 @@ pub fn watch(ws: &Workspace, runner: &Runner, mode: Mode) -> i32 {
         loop {
             let force = match rx.recv() {
                 Ok(Event::Saved) => {
+                    crate::runner::trace("watch: file saved");
                     settle(&rx);
+                    crate::runner::trace("watch: settled");
                     false
                 }
                 Ok(Event::CheckNow) => true,
