@@ -162,18 +162,22 @@ impl<'w> State<'w> {
 
     /// Keeps a copy of each learner file while it is still the starter (every
     /// task still a `todo!()`), so `reset` can bring it back and the board can
-    /// tell "not started" from "started" without git.
+    /// tell "not started" from "started" without git. The copy is tied to the
+    /// chapter's own code: when a new version of the chapter arrives (a `git
+    /// pull` that replaces a stub), its new starter is kept instead.
     pub fn capture_starters(&self) {
         for ch in &self.ws.course.chapters {
             let keep = self.starter_path(ch);
-            if keep.exists() {
+            let key_path = keep.with_extension("key");
+            let key = self.ws.check_fingerprint(ch);
+            if keep.exists() && fs::read_to_string(&key_path).is_ok_and(|k| k == key) {
                 continue;
             }
             let Some(text) = self.ws.read_learner(ch) else {
                 continue;
             };
-            if looks_untouched(ch, &text) {
-                let _ = write_atomic(&keep, &text);
+            if looks_untouched(ch, &text) && write_atomic(&keep, &text).is_ok() {
+                let _ = write_atomic(&key_path, key.as_bytes());
             }
         }
     }

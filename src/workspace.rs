@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub struct Workspace {
     pub root: PathBuf,
     pub course: Course,
+    shared: std::sync::OnceLock<String>,
 }
 
 impl Workspace {
@@ -41,7 +42,11 @@ impl Workspace {
             )
         })?;
         let course = Course::parse(&text)?;
-        Ok(Workspace { root, course })
+        Ok(Workspace {
+            root,
+            course,
+            shared: std::sync::OnceLock::new(),
+        })
     }
 
     pub fn chapter(&self, number: u32) -> Option<&Chapter> {
@@ -78,7 +83,13 @@ impl Workspace {
         let chapter_dir = self.root.join(ch.dir());
         hash_tree(&mut h, &chapter_dir.join("src"), Some(&learner));
         hash_file(&mut h, &chapter_dir.join("Cargo.toml"));
-        self.hash_shared(&mut h);
+        // The shared files once per run, not once per chapter.
+        let shared = self.shared.get_or_init(|| {
+            let mut s = Hasher::new();
+            self.hash_shared(&mut s);
+            s.hex()
+        });
+        h.write(shared.as_bytes());
         h.hex()
     }
 

@@ -275,3 +275,78 @@ fn watch_manual_mode_checks_on_enter() {
     watch.wait_for("your answer passes the self-check");
     watch.finish();
 }
+
+/// A chapter added through course.toml and its files alone (here: chapter 2
+/// rebuilt as a copy of chapter 1) is checked, shown on the board and
+/// reached by watch, with no change to the operator.
+#[test]
+fn a_new_chapter_needs_no_change_in_the_tool() {
+    let fx = Fixture::new("new-chapter");
+    let ch1 = "chapters/01-install-phone";
+    let ch2 = "chapters/02-get-number";
+    fx.copy(
+        &format!("{ch1}/src/check.rs"),
+        &format!("{ch2}/src/check.rs"),
+    );
+    fx.copy(LEARNER_1, &format!("{ch2}/src/answer.rs"));
+    fx.copy(SOLUTION_1, "solutions/02-get-number/answer.rs");
+    let lib = fx
+        .read(&format!("{ch1}/src/lib.rs"))
+        .replace("01-install-phone", "02-get-number")
+        .replace("pub mod scene;\n", "");
+    fx.write(&format!("{ch2}/src/lib.rs"), &lib);
+    let course = fx.read("course.toml").replace(
+        "function = \"get_a_number\"",
+        "function = \"install_phone\"",
+    );
+    fx.write("course.toml", &course);
+    // Its own target folder: this fixture's chapters differ from the base's.
+    let target = support::fixtures_dir().join("target-new-chapter");
+    let target = target.to_str().expect("the scratch path is UTF-8");
+    let env = [("CARGO_TARGET_DIR", target)];
+
+    let board = fx.run_env(&[], &env);
+    assert!(
+        board
+            .stdout
+            .contains(" 2. Get a number             not started"),
+        "{}",
+        board.stdout
+    );
+    let check = fx.run_env(&["check", "2", "--verbose"], &env);
+    check.expect_code(1);
+    assert!(
+        check.stdout.contains("Chapter 2 (Get a number): not yet."),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stderr.contains("[Fast path"),
+        "the fast path handles it: {}",
+        check.stderr
+    );
+
+    let mut watch = fx.spawn_env(&["watch"], &env);
+    watch.wait_for("(mistake: unfinished)");
+    fx.copy(SOLUTION_1, LEARNER_1);
+    watch.wait_for("Chapter 1 (Install a phone): your answer passes the self-check.");
+    watch.wait_for("Chapter 2, Get a number");
+    watch.wait_for("(mistake: unfinished)");
+    fx.copy(SOLUTION_1, &format!("{ch2}/src/answer.rs"));
+    watch.wait_for("Chapter 2 (Get a number): your answer passes the self-check.");
+    let rest = watch.finish();
+    assert!(
+        rest.contains("Chapter 3 (Turn the phone on) has no self-check yet"),
+        "{rest}"
+    );
+    let verify = fx.run_env(&["verify"], &env);
+    verify.expect_code(0);
+    assert!(
+        verify
+            .stdout
+            .contains("2 of 2 chapters with a self-check pass."),
+        "{}",
+        verify.stdout
+    );
+    fx.assert_clean();
+}

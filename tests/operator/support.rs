@@ -196,7 +196,11 @@ impl Fixture {
     }
 
     pub fn spawn(&self, args: &[&str]) -> Spawned {
-        let mut cmd = command(&self.root, args, &[]);
+        self.spawn_env(args, &[])
+    }
+
+    pub fn spawn_env(&self, args: &[&str], env: &[(&str, &str)]) -> Spawned {
+        let mut cmd = command(&self.root, args, env);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
