@@ -105,6 +105,8 @@ fn main() {
     };
     let ws = match Workspace::find(cli.root.clone()) {
         Ok(ws) => ws,
+        // A --root that isn't a course is a bad argument.
+        Err(e) if cli.root.is_some() => usage_error("", &e),
         Err(e) => {
             anstream::eprintln!("{}error:{} {e}", ui::BAD, ui::BAD.render_reset());
             std::process::exit(1)
@@ -189,12 +191,15 @@ fn bad_arguments(e: clap::Error) -> ! {
 
 fn usage_error(command: &str, message: &str) -> ! {
     let mut cli = Cli::command();
-    let usage = cli
-        .find_subcommand_mut(command)
-        .map(|c| c.render_usage().to_string())
-        .unwrap_or_default();
+    let usage = match cli.find_subcommand_mut(command) {
+        Some(c) => c
+            .render_usage()
+            .to_string()
+            .replace("Usage: ", "Usage: dialtone "),
+        None => cli.render_usage().to_string(),
+    };
     eprintln!("error: {message}");
-    eprintln!("{}", usage.replace("Usage: ", "Usage: dialtone "));
+    eprintln!("{usage}");
     std::process::exit(2)
 }
 

@@ -11,7 +11,7 @@
 #[path = "operator/support.rs"]
 mod support;
 
-use support::{Fixture, Run};
+use support::{run_elsewhere, Fixture, Run};
 
 const SOLUTION_1: &str = "solutions/01-install-phone/answer.rs";
 const LEARNER_1: &str = "chapters/01-install-phone/src/answer.rs";
@@ -216,6 +216,13 @@ fn bad_arguments_exit_2_with_one_line_and_the_usage() {
         assert!(r.stdout.is_empty());
         all.push_str(&format!("$ dialtone {}\n{}\n", args.join(" "), r.stderr));
     }
+    let r = run_elsewhere(&["--root", "/nonexistent/course"]);
+    r.expect_code(2);
+    assert_eq!(r.stderr.lines().count(), 2, "{}", r.stderr);
+    all.push_str(&format!(
+        "$ dialtone --root /nonexistent/course\n{}\n",
+        r.stderr
+    ));
     assert_operator!("bad-arguments", all);
     for cmd in ["check", "watch", "hint", "solution", "reset", "verify"] {
         let help = fx.run(&[cmd, "--help"]);

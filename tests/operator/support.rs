@@ -257,6 +257,24 @@ impl Run {
     }
 }
 
+/// Runs the operator with `args` only (no `--root`), from the scratch folder.
+pub fn run_elsewhere(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(args)
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("DIALTONE_ROOT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the operator runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: Duration::ZERO,
+    }
+}
+
 fn command(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
     cmd.arg("--root")
