@@ -68,7 +68,7 @@ fn main() {
     let warm = Instant::now();
     quiet(&mut op(&["check", "1"]));
     println!(
-        "first check ever (builds the chapters once): {:>7.0} ms",
+        "first check in the copy (builds the chapters unless an earlier run did): {:>7.0} ms",
         ms(warm.elapsed())
     );
 
