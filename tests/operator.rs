@@ -239,11 +239,12 @@ fn bad_arguments_exit_2_with_one_line_and_the_usage() {
 fn the_slow_path_agrees_with_the_fast_one() {
     let fx = Fixture::new("slow");
     fx.copy(SOLUTION_1, LEARNER_1);
-    // Its own target folder: cargo building this fixture's path crates in the
-    // shared one would rebuild them in place under the other fixtures' feet.
-    let target = support::fixtures_dir().join("target-slow");
-    let target = target.to_str().expect("the scratch path is UTF-8");
-    let env = [("DIALTONE_SLOW", "1"), ("CARGO_TARGET_DIR", target)];
+    // Cargo builds this fixture's own crates: not in the shared target folder.
+    let (_turn, target) = support::own_build_target();
+    let env = [
+        ("DIALTONE_SLOW", "1"),
+        ("CARGO_TARGET_DIR", target.as_str()),
+    ];
     let slow: Run = fx.run_env(&["check", "1"], &env);
     slow.expect_code(0);
     assert!(
@@ -307,10 +308,9 @@ fn a_new_chapter_needs_no_change_in_the_tool() {
         "function = \"install_phone\"",
     );
     fx.write("course.toml", &course);
-    // Its own target folder: this fixture's chapters differ from the base's.
-    let target = support::fixtures_dir().join("target-new-chapter");
-    let target = target.to_str().expect("the scratch path is UTF-8");
-    let env = [("CARGO_TARGET_DIR", target)];
+    // Its chapters differ from the base's: not in the shared target folder.
+    let (_turn, target) = support::own_build_target();
+    let env = [("CARGO_TARGET_DIR", target.as_str())];
 
     let board = fx.run_env(&[], &env);
     assert!(

@@ -68,6 +68,21 @@ fn target_dir() -> PathBuf {
     fixtures_dir().join("target")
 }
 
+/// A second target folder for the few tests whose cargo builds a fixture's
+/// own crates: cargo names a path crate's build the same whatever folder it
+/// lives in, so two fixtures building in one target folder would rebuild each
+/// other's libraries in place. These tests take turns (the guard) and share
+/// this folder, which keeps the registry crates built once.
+pub fn own_build_target() -> (std::sync::MutexGuard<'static, ()>, String) {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = fixtures_dir().join("target-own-build");
+    (
+        guard,
+        dir.to_str().expect("the scratch path is UTF-8").to_string(),
+    )
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("the scratch folder is writable");
     for entry in fs::read_dir(from).expect("the source folder is readable") {
