@@ -220,7 +220,11 @@ impl<'w> Runner<'w> {
             for (name, path) in &arts.externs {
                 cmd.arg("--extern").arg(format!("{name}={path}"));
             }
-            cmd.arg("-o").arg(&binary).arg(&rel_driver);
+            // Build under a private name and rename into place, so a second
+            // operator (watch in one terminal, check in another) never runs
+            // a half-written binary.
+            let fresh = build.join(format!("check.tmp-{}", std::process::id()));
+            cmd.arg("-o").arg(&fresh).arg(&rel_driver);
             trace("compile: start");
             let compiled = run_limited(&mut cmd, COMPILE_LIMIT);
             trace("compile: end");
@@ -244,6 +248,9 @@ impl<'w> Runner<'w> {
                 {
                     return Fast::Stale;
                 }
+                return Fast::Unavailable;
+            }
+            if fs::rename(&fresh, &binary).is_err() {
                 return Fast::Unavailable;
             }
             let _ = write_atomic(&stamp_path, stamp.as_bytes());
