@@ -1,41 +1,215 @@
 //! The operator: the learner's companion through the course (`cargo run`).
 //!
-//! For now it shows the board: every chapter from `course.toml`, whether the
-//! learner has started it, and the next command to type.
+//! With no argument it shows the board (every chapter: done, in progress or
+//! not started, and the exact next command). `check`, `watch`, `hint`,
+//! `solution`, `reset` and `verify` do the rest; `--help` explains each.
+//! Everything about the chapters comes from the workspace's `course.toml`, so
+//! a new chapter needs no change here.
 #![forbid(unsafe_code)]
 
-use dialtone_kit::course::{course, workspace_root};
+mod commands;
+mod process;
+mod runner;
+mod state;
+mod ui;
+mod watch;
+mod workspace;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+use workspace::Workspace;
+
+/// The operator: your companion through Dial Tone.
+///
+/// With no command it shows the board: every chapter, where you are, and the
+/// exact next command to type.
+#[derive(Parser)]
+#[command(name = "dialtone", version, disable_help_subcommand = true)]
+struct Cli {
+    /// The course folder to work on (default: $DIALTONE_ROOT, else the one you're in).
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Also print how each check ran and how long it took (on stderr).
+    #[arg(long, global = true, hide = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a chapter's self-check and show the verdict.
+    ///
+    /// Exits 0 when your answer passes, 1 when it doesn't yet.
+    Check {
+        /// The chapter (default: the first one not done).
+        #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        chapter: Option<u32>,
+        /// Run the check even if the file hasn't changed since the last one.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Check the current chapter every time you save it; move on when it passes.
+    Watch {
+        /// Poll the file instead of waiting for change notifications (for
+        /// network drives and WSL, where notifications don't arrive).
+        #[arg(long, conflicts_with = "manual")]
+        poll: bool,
+        /// Don't watch the file: press Enter to check.
+        #[arg(long)]
+        manual: bool,
+    },
+    /// Show the next hint for a chapter (one more each time).
+    Hint {
+        /// The chapter (default: the first one not done).
+        #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        chapter: Option<u32>,
+    },
+    /// Show the reference answer and how your file differs from it.
+    ///
+    /// Only after the chapter passes, unless you confirm (or pass --peek).
+    Solution {
+        /// The chapter (default: the first one not done).
+        #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        chapter: Option<u32>,
+        /// Show it even though the chapter hasn't passed yet.
+        #[arg(long)]
+        peek: bool,
+    },
+    /// Put a chapter's starter file back (your version is kept for --undo).
+    Reset {
+        /// The chapter (default: the first one not done).
+        #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        chapter: Option<u32>,
+        /// Bring back the version the last reset replaced.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Run every chapter's self-check and summarise (for grading a workspace).
+    ///
+    /// Exits 0 when every chapter that has a self-check passes.
+    Verify {
+        /// Ignore cached verdicts and run every check again.
+        #[arg(long)]
+        fresh: bool,
+    },
+}
 
 fn main() {
-    let c = course();
-    println!("{}: {}\n", c.title, c.subtitle);
-    let mut next = None;
-    for ch in &c.chapters {
-        let path = workspace_root().join(ch.learner_path());
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let todos = text.matches("todo!(").count();
-        let status = if todos == 0 { "written" } else { "to do" };
-        if todos > 0 && next.is_none() {
-            next = Some(ch);
+    // First, before any thread exists: Ctrl-C is handled on one thread that
+    // kills running checks and leaves cleanly.
+    process::handle_interrupts(reset_terminal);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => bad_arguments(e),
+    };
+    let ws = match Workspace::find(cli.root.clone()) {
+        Ok(ws) => ws,
+        // A --root that isn't a course is a bad argument.
+        Err(e) if cli.root.is_some() => usage_error("", &e),
+        Err(e) => {
+            anstream::eprintln!("{}error:{} {e}", ui::BAD, ui::BAD.render_reset());
+            std::process::exit(1)
         }
-        println!(
-            "  {:>2}. {:<28} {:<8} {}",
-            ch.number,
-            ch.title,
-            status,
-            ch.syscalls.join(", ")
-        );
+    };
+    let runner = runner::Runner::new(&ws, |line| {
+        anstream::eprintln!("{}{line}{}", ui::DIM, ui::DIM.render_reset())
+    });
+    let code = match cli.command {
+        None => commands::board(&ws),
+        Some(Command::Check { chapter, fresh }) => {
+            let ch = pick(&ws, chapter, "check");
+            commands::check(&ws, &runner, ch, fresh, cli.verbose)
+        }
+        Some(Command::Watch { poll, manual }) => {
+            let mode = if manual {
+                watch::Mode::Manual
+            } else if poll {
+                watch::Mode::Poll
+            } else {
+                watch::Mode::Auto
+            };
+            watch::watch(&ws, &runner, mode)
+        }
+        Some(Command::Hint { chapter }) => commands::hint(&ws, pick(&ws, chapter, "hint")),
+        Some(Command::Solution { chapter, peek }) => {
+            commands::solution(&ws, &runner, pick(&ws, chapter, "solution"), peek)
+        }
+        Some(Command::Reset { chapter, undo }) => {
+            commands::reset(&ws, pick(&ws, chapter, "reset"), undo)
+        }
+        Some(Command::Verify { fresh }) => commands::verify(&ws, &runner, fresh),
+    };
+    std::process::exit(code)
+}
+
+/// The chapter a command acts on: the one named, or the current one.
+fn pick<'w>(
+    ws: &'w Workspace,
+    number: Option<u32>,
+    command: &str,
+) -> &'w dialtone_kit::course::Chapter {
+    match number {
+        Some(n) => ws.chapter(n).unwrap_or_else(|| {
+            let last = ws.course.chapters.last().map(|c| c.number).unwrap_or(0);
+            usage_error(
+                command,
+                &format!("there is no chapter {n}; the course has chapters 1 to {last}"),
+            )
+        }),
+        None => {
+            let state = state::State::new(ws);
+            commands::current(ws, &state)
+                .or_else(|| ws.course.chapters.last())
+                .unwrap_or_else(|| usage_error(command, "course.toml lists no chapters"))
+        }
     }
-    match next {
-        Some(ch) => println!(
-            "\nNext: chapter {} ({}). Read book/src/{}.md, edit {}, then:\n  cargo run -p {}\n  cargo test -p {}",
-            ch.number,
-            ch.title,
-            ch.id(),
-            ch.learner_path().display(),
-            ch.crate_name(),
-            ch.crate_name()
-        ),
-        None => println!("\nEvery chapter is written. Check them all: cargo test --workspace --exclude dialtone"),
+}
+
+/// Bad arguments: one line saying what's wrong, then the usage; exit 2.
+fn bad_arguments(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit()
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("error: bad arguments");
+    eprintln!("{first}");
+    // The usage of the command that was meant (clap's own error shows a
+    // usage narrowed to the arguments given, which reads oddly here).
+    let mut cli = Cli::command();
+    let sub = std::env::args()
+        .skip(1)
+        .find(|a| cli.find_subcommand(a).is_some());
+    let usage = match sub.and_then(|s| cli.find_subcommand_mut(&s).map(|c| c.render_usage())) {
+        Some(u) => u.to_string().replace("Usage: ", "Usage: dialtone "),
+        None => cli.render_usage().to_string(),
+    };
+    eprintln!("{usage}");
+    std::process::exit(2)
+}
+
+fn usage_error(command: &str, message: &str) -> ! {
+    let mut cli = Cli::command();
+    let usage = match cli.find_subcommand_mut(command) {
+        Some(c) => c
+            .render_usage()
+            .to_string()
+            .replace("Usage: ", "Usage: dialtone "),
+        None => cli.render_usage().to_string(),
+    };
+    eprintln!("error: {message}");
+    eprintln!("{usage}");
+    std::process::exit(2)
+}
+
+/// Leaves the terminal as it was found: ends any colour a print was in the
+/// middle of when Ctrl-C arrived.
+fn reset_terminal() {
+    use std::io::{IsTerminal, Write};
+    if std::io::stdout().is_terminal() {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(b"\x1b[0m");
+        let _ = out.flush();
     }
 }

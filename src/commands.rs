@@ -1,0 +1,448 @@
+//! The board, `check`, `verify`, `hint`, `solution` and `reset`.
+
+use crate::runner::{Path_, Runner};
+use crate::state::{looks_untouched, write_durable, Outcome, State};
+use crate::ui::{self, cmd, BAD, BOLD, CMD, DIM, GOOD, WARN};
+use crate::workspace::{hash_bytes, Workspace};
+use dialtone_kit::course::Chapter;
+use std::fs;
+use std::io::{BufRead, Write};
+
+/// Where a chapter stands, from the learner's file and the cached verdicts
+/// only: the board never compiles, so it shows at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Done,
+    /// Started; the words say how it stands.
+    InProgress(String),
+    NotStarted,
+    /// The chapter has no self-check yet.
+    Coming,
+}
+
+pub fn status(ws: &Workspace, state: &State, ch: &Chapter) -> Status {
+    if !ws.has_check(ch) {
+        return Status::Coming;
+    }
+    let Some(text) = ws.read_learner(ch) else {
+        return Status::InProgress(format!("{} is missing", ch.learner_path().display()));
+    };
+    let lh = hash_bytes(&text);
+    let chh = ws.check_fingerprint(ch);
+    if let Some(v) = state.cached(ch, &lh, &chh) {
+        return match v.outcome {
+            o if o.passed() => Status::Done,
+            Outcome::Failed { id, .. }
+                if id == "unfinished" && state.starter_hash(ch).as_ref() == Some(&lh) =>
+            {
+                Status::NotStarted
+            }
+            Outcome::Failed { headline, .. } => {
+                Status::InProgress(format!("last check: {}", first_clause(&headline)))
+            }
+            Outcome::CompileError { .. } => {
+                Status::InProgress("last check: doesn't compile".into())
+            }
+            Outcome::Stopped { .. } => Status::InProgress("last check: never finished".into()),
+            Outcome::Crashed { .. } => Status::InProgress("last check: crashed".into()),
+            _ => Status::InProgress("last check: not yet".into()),
+        };
+    }
+    match state.starter_hash(ch) {
+        Some(h) if h == lh => return Status::NotStarted,
+        None if looks_untouched(ch, &text) => return Status::NotStarted,
+        _ => {}
+    }
+    if state.last(ch).is_some() {
+        Status::InProgress("edited since the last check".into())
+    } else {
+        Status::InProgress("edited, not checked yet".into())
+    }
+}
+
+fn first_clause(s: &str) -> String {
+    let s = s.split(": ").next().unwrap_or(s);
+    let short: String = s.chars().take(60).collect();
+    if short.len() < s.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
+}
+
+/// The first chapter not done: the one to work on.
+pub fn current<'c>(ws: &'c Workspace, state: &State) -> Option<&'c Chapter> {
+    ws.course
+        .chapters
+        .iter()
+        .find(|ch| status(ws, state, ch) != Status::Done)
+}
+
+pub fn board(ws: &Workspace) -> i32 {
+    let state = State::new(ws);
+    state.capture_starters();
+    let c = &ws.course;
+    anstream::println!("{BOLD}{}{BOLD:#}: {}", c.title, c.subtitle);
+    let statuses: Vec<Status> = c.chapters.iter().map(|ch| status(ws, &state, ch)).collect();
+    let current = c
+        .chapters
+        .iter()
+        .zip(&statuses)
+        .find(|(_, s)| **s != Status::Done)
+        .map(|(ch, _)| ch);
+    let mut part = None;
+    for (ch, st) in c.chapters.iter().zip(&statuses) {
+        if part != Some(ch.part) {
+            part = Some(ch.part);
+            let title = c.part(ch.part).map(|p| p.title.as_str()).unwrap_or("");
+            anstream::println!("\n{BOLD}Part {}: {title}{BOLD:#}", ch.part);
+        }
+        let here = current.is_some_and(|c| c.number == ch.number);
+        let marker = if here { "▸" } else { " " };
+        let (mark, words) = match st {
+            Status::Done => (format!("{GOOD}✓{GOOD:#}"), format!("{GOOD}done{GOOD:#}")),
+            Status::InProgress(how) => (
+                format!("{WARN}…{WARN:#}"),
+                format!("{WARN}in progress{WARN:#} {DIM}({how}){DIM:#}"),
+            ),
+            Status::NotStarted => (" ".to_string(), "not started".to_string()),
+            Status::Coming => (
+                format!("{DIM}·{DIM:#}"),
+                format!("{DIM}being written (no self-check yet){DIM:#}"),
+            ),
+        };
+        anstream::println!("{marker} {mark} {:>2}. {:<24} {words}", ch.number, ch.title);
+    }
+    let done = statuses.iter().filter(|s| **s == Status::Done).count();
+    anstream::println!("\n{done} of {} chapters done.", c.chapters.len());
+    match current {
+        Some(ch) if statuses[(ch.number - 1) as usize] == Status::Coming || !ws.has_check(ch) => {
+            anstream::println!(
+                "Chapter {} ({}) is still being written; there's nothing to check yet.",
+                ch.number,
+                ch.title
+            );
+        }
+        Some(ch) => {
+            anstream::println!(
+                "\n{BOLD}Next: chapter {}, {}{BOLD:#} ({}: {})",
+                ch.number,
+                ch.title,
+                ch.analogy,
+                ch.syscalls.join(", ")
+            );
+            anstream::println!("  read  {}", ch.book_page().display());
+            anstream::println!("  edit  {}", ch.learner_path().display());
+            anstream::println!(
+                "  then  {CMD}{}{CMD:#}",
+                cmd(&format!("check {}", ch.number))
+            );
+            anstream::println!(
+                "  {DIM}or `{}` to check every time you save; `{}` when stuck{DIM:#}",
+                cmd("watch"),
+                cmd(&format!("hint {}", ch.number))
+            );
+        }
+        None => {
+            anstream::println!("\n{GOOD}Every chapter passes its self-check. Well done!{GOOD:#}")
+        }
+    }
+    0
+}
+
+/// `check [N]`: 0 when it passes, 1 when it doesn't.
+pub fn check(ws: &Workspace, runner: &Runner, ch: &Chapter, fresh: bool, verbose: bool) -> i32 {
+    State::new(ws).capture_starters();
+    let start = std::time::Instant::now();
+    match runner.check(ch, fresh) {
+        Ok(checked) => {
+            ui::print_verdict(ws, ch, &checked.verdict, checked.how == Path_::Cached);
+            ui::print_next_after(ws, ch, &checked.verdict);
+            if verbose {
+                eprintln!(
+                    "[{:?} path, {} ms]",
+                    checked.how,
+                    start.elapsed().as_millis()
+                );
+            }
+            if checked.verdict.outcome.passed() {
+                0
+            } else {
+                1
+            }
+        }
+        Err(e) => {
+            anstream::eprintln!("{BAD}error:{BAD:#} {e}");
+            1
+        }
+    }
+}
+
+/// `verify`: every chapter's self-check, in parallel, then a summary.
+pub fn verify(ws: &Workspace, runner: &Runner, fresh: bool) -> i32 {
+    let chapters = &ws.course.chapters;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<crate::state::Verdict, String>>>> = chapters
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(chapters.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(ch) = chapters.get(i) else { break };
+                let r = runner.check(ch, fresh).map(|c| c.verdict);
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            });
+        }
+    });
+    anstream::println!(
+        "{BOLD}{}{BOLD:#}: every chapter's self-check\n",
+        ws.course.title
+    );
+    let (mut passed, mut failed, mut coming) = (0, 0, 0);
+    for (ch, r) in chapters.iter().zip(results) {
+        let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
+        let line = match r {
+            Some(Ok(v)) => match &v.outcome {
+                o if o.passed() => {
+                    passed += 1;
+                    format!("{GOOD}✓ passed{GOOD:#}")
+                }
+                Outcome::NoCheck => {
+                    coming += 1;
+                    format!("{DIM}· no self-check yet{DIM:#}")
+                }
+                Outcome::Failed { headline, id, .. } => {
+                    failed += 1;
+                    format!("{BAD}✗{BAD:#} {headline} {DIM}[{id}]{DIM:#}")
+                }
+                Outcome::CompileError { .. } => {
+                    failed += 1;
+                    format!("{BAD}✗{BAD:#} doesn't compile")
+                }
+                Outcome::Stopped { secs } => {
+                    failed += 1;
+                    format!("{BAD}✗{BAD:#} didn't finish within {secs} s")
+                }
+                Outcome::Crashed { how } => {
+                    failed += 1;
+                    format!("{BAD}✗{BAD:#} crashed: {how}")
+                }
+                _ => {
+                    failed += 1;
+                    format!("{BAD}✗{BAD:#} not yet")
+                }
+            },
+            Some(Err(e)) => {
+                failed += 1;
+                format!("{BAD}✗{BAD:#} {e}")
+            }
+            None => {
+                failed += 1;
+                format!("{BAD}✗{BAD:#} not checked")
+            }
+        };
+        anstream::println!("  {:>2}. {:<24} {line}", ch.number, ch.title);
+    }
+    let with_check = passed + failed;
+    anstream::println!("\n{passed} of {with_check} chapters with a self-check pass.");
+    if coming > 0 {
+        anstream::println!("{coming} chapters have no self-check yet.");
+    }
+    if failed > 0 {
+        anstream::println!("`{}` shows a chapter's full verdict.", cmd("check N"));
+        1
+    } else {
+        0
+    }
+}
+
+/// `hint [N]`: the next hint each time.
+pub fn hint(ws: &Workspace, ch: &Chapter) -> i32 {
+    let state = State::new(ws);
+    let shown = state.hints_shown(ch);
+    let total = ch.hints.len();
+    if total == 0 {
+        anstream::println!("Chapter {} has no hints.", ch.number);
+        return 0;
+    }
+    let i = shown.min(total - 1);
+    anstream::println!(
+        "{BOLD}Hint {} of {total} for chapter {} ({}):{BOLD:#}",
+        i + 1,
+        ch.number,
+        ch.title
+    );
+    anstream::println!("  {}", ch.hints[i]);
+    if i + 1 < total {
+        anstream::println!(
+            "\n{DIM}`{}` again shows the next one.{DIM:#}",
+            cmd(&format!("hint {}", ch.number))
+        );
+    } else {
+        anstream::println!(
+            "\n{DIM}That's the last hint. `{}` shows the reference answer.{DIM:#}",
+            cmd(&format!("solution {}", ch.number))
+        );
+    }
+    if let Err(e) = state.set_hints_shown(ch, (i + 1).min(total)) {
+        anstream::eprintln!("{WARN}note:{WARN:#} couldn't remember that you saw this hint ({e})");
+    }
+    0
+}
+
+/// `solution [N]`: the reference answer and a diff against the learner's file.
+pub fn solution(ws: &Workspace, runner: &Runner, ch: &Chapter, peek: bool) -> i32 {
+    let path = ws.root.join(ch.solution_path());
+    let Ok(reference) = fs::read_to_string(&path) else {
+        anstream::eprintln!(
+            "{BAD}error:{BAD:#} chapter {} has no reference answer at {}",
+            ch.number,
+            ch.solution_path().display()
+        );
+        return 1;
+    };
+    let passed = runner
+        .check_cached_only(ch)
+        .is_some_and(|v| v.outcome.passed());
+    if !passed && !peek {
+        if !ui::interactive() {
+            anstream::eprintln!(
+                "Chapter {} hasn't passed its self-check yet, so the answer stays folded.\nTo peek anyway: {}",
+                ch.number,
+                cmd(&format!("solution {} --peek", ch.number))
+            );
+            return 1;
+        }
+        anstream::print!(
+            "Chapter {} hasn't passed yet. Peek at the reference answer anyway? [y/N] ",
+            ch.number
+        );
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            anstream::println!(
+                "Folded. `{}` when you're stuck.",
+                cmd(&format!("hint {}", ch.number))
+            );
+            return 0;
+        }
+    }
+    anstream::println!(
+        "{BOLD}The reference answer for chapter {} ({}), {}:{BOLD:#}\n",
+        ch.number,
+        ch.title,
+        ch.solution_path().display()
+    );
+    for line in reference.lines() {
+        anstream::println!("  {line}");
+    }
+    let mine = ws
+        .read_learner(ch)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let diff = similar::TextDiff::from_lines(&mine, &reference);
+    if diff.ratio() == 1.0 {
+        anstream::println!("\nYour file is the same as the reference answer.");
+        return 0;
+    }
+    anstream::println!("\n{BOLD}From your file to the reference answer:{BOLD:#}\n");
+    let learner_name = ch.learner_path().display().to_string();
+    let solution_name = ch.solution_path().display().to_string();
+    let unified = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&learner_name, &solution_name)
+        .to_string();
+    for line in unified.lines() {
+        if line.starts_with("+++") || line.starts_with("---") || line.starts_with("@@") {
+            anstream::println!("{DIM}{line}{DIM:#}");
+        } else if line.starts_with('+') {
+            anstream::println!("{GOOD}{line}{GOOD:#}");
+        } else if line.starts_with('-') {
+            anstream::println!("{BAD}{line}{BAD:#}");
+        } else {
+            anstream::println!("{line}");
+        }
+    }
+    0
+}
+
+/// `reset [N]` and `reset --undo`.
+pub fn reset(ws: &Workspace, ch: &Chapter, undo: bool) -> i32 {
+    let state = State::new(ws);
+    state.capture_starters();
+    let file = ws.learner_file(ch);
+    let backup = state.backup_path(ch);
+    let name = ch.learner_path().display().to_string();
+    if undo {
+        let Ok(saved) = fs::read(&backup) else {
+            anstream::eprintln!(
+                "{BAD}error:{BAD:#} there's no reset of chapter {} to undo",
+                ch.number
+            );
+            return 1;
+        };
+        if let Err(e) = write_durable(&file, &saved) {
+            anstream::eprintln!("{BAD}error:{BAD:#} couldn't write {name}: {e}");
+            return 1;
+        }
+        let _ = fs::remove_file(&backup);
+        anstream::println!("Brought back your version of {name}.");
+        return 0;
+    }
+    let Some(starter) = starter(ws, &state, ch) else {
+        anstream::eprintln!(
+            "{BAD}error:{BAD:#} the operator never saw chapter {}'s starter file; restore it with `git checkout -- {name}`",
+            ch.number
+        );
+        return 1;
+    };
+    let current = fs::read(&file).ok();
+    if current.as_deref() == Some(&starter[..]) {
+        anstream::println!("{name} is already the starter; nothing to reset.");
+        return 0;
+    }
+    if let Some(mine) = &current {
+        if let Err(e) = write_durable(&backup, mine) {
+            anstream::eprintln!(
+                "{BAD}error:{BAD:#} couldn't keep a backup of {name} ({e}); nothing was changed"
+            );
+            return 1;
+        }
+    }
+    if let Err(e) = write_durable(&file, &starter) {
+        anstream::eprintln!("{BAD}error:{BAD:#} couldn't write {name}: {e}");
+        return 1;
+    }
+    let _ = state.set_hints_shown(ch, 0);
+    anstream::println!("{name} is the starter again.");
+    if current.is_some() {
+        anstream::println!(
+            "Your version is kept: `{CMD}{}{CMD:#}` brings it back.",
+            cmd(&format!("reset {} --undo", ch.number))
+        );
+    }
+    0
+}
+
+/// The starter: the copy the operator kept, else git's committed version if
+/// it is still a starter.
+fn starter(ws: &Workspace, state: &State, ch: &Chapter) -> Option<Vec<u8>> {
+    if let Some(s) = state.starter(ch) {
+        return Some(s);
+    }
+    let out = std::process::Command::new("git")
+        .current_dir(&ws.root)
+        .arg("show")
+        .arg(format!("HEAD:./{}", ch.learner_path().display()))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    (out.status.success() && looks_untouched(ch, &out.stdout)).then_some(out.stdout)
+}

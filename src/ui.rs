@@ -1,0 +1,173 @@
+//! How the operator speaks: verdicts, in the same words the chapter's check
+//! chose, with colour only for a terminal that wants it.
+//!
+//! Colour goes through `anstream`, which drops it when stdout isn't a
+//! terminal or `NO_COLOR` is set; prompts are only ever shown when both stdin
+//! and stdout are terminals.
+
+use crate::state::{Outcome, Verdict};
+use crate::workspace::Workspace;
+use anstyle::{AnsiColor, Style};
+use dialtone_kit::course::Chapter;
+use std::io::IsTerminal;
+
+pub const GOOD: Style = Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)))
+    .bold();
+pub const BAD: Style = Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)))
+    .bold();
+pub const WARN: Style = Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)))
+    .bold();
+pub const DIM: Style = Style::new().dimmed();
+pub const BOLD: Style = Style::new().bold();
+pub const CMD: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
+
+/// Whether the operator may ask a question and wait for the answer.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// How the learner types a command: `cargo run -- check 2`.
+pub fn cmd(args: &str) -> String {
+    if args.is_empty() {
+        "cargo run".to_string()
+    } else {
+        format!("cargo run -- {args}")
+    }
+}
+
+/// Lines of learner output shown under a verdict; the rest is counted.
+const OUTPUT_LINES: usize = 20;
+
+/// Prints a verdict in full, as `check` shows it.
+pub fn print_verdict(ws: &Workspace, ch: &Chapter, v: &Verdict, unchanged: bool) {
+    let title = format!("Chapter {} ({})", ch.number, ch.title);
+    let file = ch.learner_path().display().to_string();
+    match &v.outcome {
+        Outcome::Passed { saw } => {
+            anstream::println!("{GOOD}✓ {title}: your answer passes the self-check.{GOOD:#}");
+            crate::runner::trace("verdict printed");
+            for s in saw {
+                anstream::println!("  {GOOD}✓{GOOD:#} {s}");
+            }
+        }
+        Outcome::Failed {
+            id,
+            headline,
+            expected,
+            got,
+            phone,
+            syscall,
+        } => {
+            anstream::println!("{BAD}✗ {title}: not yet.{BAD:#}");
+            anstream::println!("  {BOLD}{headline}{BOLD:#}");
+            anstream::println!("  expected:  {expected}");
+            anstream::println!("  got:       {got}");
+            anstream::println!("  ☎ phone:   {phone}");
+            anstream::println!("  ⚙ syscall: {syscall}");
+            anstream::println!("  {DIM}(mistake: {id}){DIM:#}");
+        }
+        Outcome::CompileError { text } => {
+            anstream::println!("{BAD}✗ {title}: {file} doesn't compile yet.{BAD:#}");
+            anstream::println!("  The compiler says:\n");
+            for line in text.lines().take(60) {
+                anstream::println!("    {line}");
+            }
+            if text.lines().count() > 60 {
+                anstream::println!("    {DIM}[... more errors; fix these first]{DIM:#}");
+            }
+        }
+        Outcome::Stopped { secs } => {
+            let names: Vec<String> = ch
+                .tasks
+                .iter()
+                .map(|t| format!("{}()", t.function))
+                .collect();
+            anstream::println!("{BAD}✗ {title}: the self-check didn't finish within {secs} s, so it was stopped.{BAD:#}");
+            anstream::println!(
+                "  Your code in {file} ({}) kept running outside the calls the check times.\n  \
+                 Look for a loop that never ends, or a blocking call (accept, read, connect) waiting on a peer that isn't there.",
+                names.join(", ")
+            );
+        }
+        Outcome::Crashed { how } => {
+            anstream::println!(
+                "{BAD}✗ {title}: your code stopped the whole self-check: {how}.{BAD:#}"
+            );
+            anstream::println!(
+                "  A learner function should return its Result, never end the program."
+            );
+        }
+        Outcome::Report { passed, text } => {
+            if *passed {
+                anstream::println!("{GOOD}✓ {title}: your answer passes the self-check.{GOOD:#}");
+            } else {
+                anstream::println!("{BAD}✗ {title}: not yet.{BAD:#}");
+            }
+            for line in text.lines() {
+                anstream::println!("  {line}");
+            }
+        }
+        Outcome::NoCheck => {
+            anstream::println!("{WARN}· {title} has no self-check yet: the chapter is still being written.{WARN:#}");
+        }
+    }
+    let out = v.output.trim_end();
+    if !out.is_empty() {
+        let (out, dropped) = match out.rsplit_once("\n[... ") {
+            Some((kept, note)) => (kept, Some(format!("[... {note}"))),
+            None => (out, None),
+        };
+        let lines: Vec<&str> = out.lines().collect();
+        anstream::println!("\n  {DIM}Your code printed:{DIM:#}");
+        for line in lines.iter().take(OUTPUT_LINES) {
+            let line: String = line.chars().take(200).collect();
+            anstream::println!("  {DIM}│{DIM:#} {line}");
+        }
+        if lines.len() > OUTPUT_LINES {
+            anstream::println!(
+                "  {DIM}│ [... {} more lines]{DIM:#}",
+                lines.len() - OUTPUT_LINES
+            );
+        }
+        if let Some(note) = dropped {
+            anstream::println!("  {DIM}│ {note}{DIM:#}");
+        }
+    }
+    if unchanged {
+        anstream::println!(
+            "\n  {DIM}(unchanged since the last check; `{}` runs it again){DIM:#}",
+            cmd(&format!("check {} --fresh", ch.number))
+        );
+    }
+    let _ = ws;
+}
+
+/// What to do next after a verdict on chapter `ch`.
+pub fn print_next_after(ws: &Workspace, ch: &Chapter, v: &Verdict) {
+    if v.outcome.passed() {
+        match ws.course.chapters.iter().find(|c| c.number > ch.number) {
+            Some(next) => anstream::println!(
+                "\nNext: chapter {}, {}. Read {}, then `{CMD}{}{CMD:#}`.",
+                next.number,
+                next.title,
+                next.book_page().display(),
+                cmd(&format!("check {}", next.number))
+            ),
+            None => anstream::println!(
+                "\nThat was the last chapter. `{CMD}{}{CMD:#}` shows the whole board.",
+                cmd("")
+            ),
+        }
+    } else if v.outcome != crate::state::Outcome::NoCheck {
+        anstream::println!(
+            "\nEdit {}, then `{CMD}{}{CMD:#}` (or `{CMD}{}{CMD:#}` to check on every save). Stuck? `{CMD}{}{CMD:#}`.",
+            ch.learner_path().display(),
+            cmd(&format!("check {}", ch.number)),
+            cmd("watch"),
+            cmd(&format!("hint {}", ch.number))
+        );
+    }
+}

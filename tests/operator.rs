@@ -1,0 +1,359 @@
+//! The operator, end to end: the real binary run against fixture learner
+//! workspaces (untouched, solved, hanging, panicking, not compiling, all
+//! done), its words snapshot-tested so every verdict's wording is reviewed.
+//!
+//! Fixtures are copies of this workspace under cargo's scratch folder with
+//! learner files swapped. They share one target folder of their own (a nested
+//! cargo can't use this one: the running `cargo test` holds its lock), and one
+//! prepared base, so only the first test pays for building the chapters.
+#![forbid(unsafe_code)]
+
+#[path = "operator/support.rs"]
+mod support;
+
+use support::{run_elsewhere, Fixture, Run};
+
+const SOLUTION_1: &str = "solutions/01-install-phone/answer.rs";
+const LEARNER_1: &str = "chapters/01-install-phone/src/answer.rs";
+
+#[test]
+fn untouched_workspace_board_and_check() {
+    let fx = Fixture::new("untouched");
+    let board = fx.run(&[]);
+    board.expect_code(0);
+    assert_operator!("untouched-board", board.stdout);
+
+    let check = fx.run(&["check", "1"]);
+    check.expect_code(1);
+    assert_operator!("untouched-check", check.stdout);
+    // The current chapter is the default.
+    assert_eq!(
+        fx.run(&["check"]).stdout.lines().next(),
+        check.stdout.lines().next()
+    );
+    fx.assert_clean();
+}
+
+#[test]
+fn hints_come_one_at_a_time() {
+    let fx = Fixture::new("hints");
+    let first = fx.run(&["hint", "1"]);
+    first.expect_code(0);
+    let second = fx.run(&["hint"]);
+    assert_operator!("hint-first", first.stdout);
+    assert_operator!("hint-second", second.stdout);
+    let hints = fx.course_hints(1);
+    assert!(first.stdout.contains(&hints[0]) && !first.stdout.contains(&hints[1]));
+    assert!(second.stdout.contains(&hints[1]));
+    // Past the last one, the last one stays.
+    for _ in 0..hints.len() + 1 {
+        fx.run(&["hint", "1"]);
+    }
+    let last = fx.run(&["hint", "1"]);
+    assert!(last
+        .stdout
+        .contains(hints.last().expect("chapters have hints")));
+    assert!(last.stdout.contains("solution 1"), "{}", last.stdout);
+}
+
+#[test]
+fn solved_chapter_passes_and_the_board_moves_on() {
+    let fx = Fixture::new("solved");
+    fx.copy(SOLUTION_1, LEARNER_1);
+    let check = fx.run(&["check", "1"]);
+    check.expect_code(0);
+    assert_operator!("solved-check", check.stdout);
+    let again = fx.run(&["check", "1"]);
+    again.expect_code(0);
+    assert!(
+        again.stdout.contains("unchanged since the last check"),
+        "{}",
+        again.stdout
+    );
+    let board = fx.run(&[]);
+    assert_operator!("solved-board", board.stdout);
+    assert!(board.stdout.contains("1. Install a phone          done"));
+
+    // Now that it passes, the answer shows without asking.
+    let solution = fx.run(&["solution", "1"]);
+    solution.expect_code(0);
+    assert!(
+        solution.stdout.contains("same as the reference answer"),
+        "{}",
+        solution.stdout
+    );
+    fx.assert_clean();
+}
+
+#[test]
+fn solution_stays_folded_until_asked() {
+    let fx = Fixture::new("peek");
+    let folded = fx.run(&["solution", "1"]);
+    folded.expect_code(1);
+    assert_operator!("solution-folded", folded.stderr);
+    let peek = fx.run(&["solution", "1", "--peek"]);
+    peek.expect_code(0);
+    assert_operator!("solution-peek", peek.stdout);
+}
+
+#[test]
+fn hanging_answer_gets_a_verdict_in_time_and_leaves_nothing_behind() {
+    let fx = Fixture::new("hanging");
+    fx.write(
+        LEARNER_1,
+        "pub fn install_phone() -> nix::Result<std::os::fd::OwnedFd> {\n    loop {\n        std::hint::spin_loop();\n    }\n}\n",
+    );
+    let check = fx.run(&["check", "1"]);
+    check.expect_code(1);
+    assert!(check.elapsed.as_secs() < 10, "took {:?}", check.elapsed);
+    assert_operator!("hanging-check", check.stdout);
+    assert!(check.stdout.contains("install_phone()"), "names the call");
+    fx.assert_clean();
+}
+
+#[test]
+fn answer_that_ends_the_process() {
+    let fx = Fixture::new("exits");
+    fx.write(
+        LEARNER_1,
+        "pub fn install_phone() -> nix::Result<std::os::fd::OwnedFd> {\n    println!(\"bye\");\n    std::process::exit(7)\n}\n",
+    );
+    let check = fx.run(&["check", "1"]);
+    check.expect_code(1);
+    assert_operator!("exiting-check", check.stdout);
+    fx.assert_clean();
+}
+
+#[test]
+fn panicking_answer_that_prints_a_lot() {
+    let fx = Fixture::new("panicking");
+    fx.write(
+        LEARNER_1,
+        "pub fn install_phone() -> nix::Result<std::os::fd::OwnedFd> {\n    for i in 0..200_000 {\n        println!(\"ring {i}\");\n    }\n    let none: Option<std::os::fd::OwnedFd> = None;\n    Ok(none.unwrap())\n}\n",
+    );
+    let check = fx.run(&["check", "1"]);
+    check.expect_code(1);
+    assert!(check.stdout.len() < 10_000, "output is capped");
+    assert_operator!("panicking-check", check.stdout);
+    fx.assert_clean();
+}
+
+#[test]
+fn answer_that_does_not_compile() {
+    let fx = Fixture::new("broken");
+    fx.write(
+        LEARNER_1,
+        "use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};\nuse std::os::fd::OwnedFd;\n\npub fn install_phone() -> nix::Result<OwnedFd> {\n    socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty())\n}\n",
+    );
+    let check = fx.run(&["check", "1"]);
+    check.expect_code(1);
+    assert_operator!("broken-check", check.stdout);
+    let board = fx.run(&[]);
+    assert!(
+        board
+            .stdout
+            .contains("in progress (last check: doesn't compile)"),
+        "{}",
+        board.stdout
+    );
+    fx.assert_clean();
+}
+
+#[test]
+fn all_done_workspace_verifies() {
+    let fx = Fixture::new("all-done");
+    for ch in fx.chapters() {
+        fx.copy(&ch.solution, &ch.learner);
+    }
+    let verify = fx.run(&["verify"]);
+    assert_operator!("all-done-verify", verify.stdout);
+    let board = fx.run(&[]);
+    assert_operator!("all-done-board", board.stdout);
+    // Every chapter whose self-check exists passes with its reference answer.
+    verify.expect_code(0);
+}
+
+#[test]
+fn verify_reports_each_chapter() {
+    let fx = Fixture::new("verify-mixed");
+    let verify = fx.run(&["verify"]);
+    verify.expect_code(1);
+    assert_operator!("untouched-verify", verify.stdout);
+}
+
+#[test]
+fn reset_keeps_a_backup_that_undo_brings_back() {
+    let fx = Fixture::new("reset");
+    let starter = fx.read(LEARNER_1);
+    fx.copy(SOLUTION_1, LEARNER_1);
+    let mine = fx.read(LEARNER_1);
+    let reset = fx.run(&["reset", "1"]);
+    reset.expect_code(0);
+    assert_operator!("reset", reset.stdout);
+    assert_eq!(fx.read(LEARNER_1), starter);
+    let undo = fx.run(&["reset", "1", "--undo"]);
+    undo.expect_code(0);
+    assert_eq!(fx.read(LEARNER_1), mine);
+    // Nothing left to undo.
+    fx.run(&["reset", "1", "--undo"]).expect_code(1);
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_line_and_the_usage() {
+    let fx = Fixture::new("args");
+    let mut all = String::new();
+    for args in [
+        &["check", "99"][..],
+        &["check", "one"],
+        &["chek"],
+        &["hint", "1", "2"],
+        &["watch", "--poll", "--manual"],
+        &["--frobnicate"],
+    ] {
+        let r = fx.run(args);
+        r.expect_code(2);
+        assert_eq!(r.stderr.lines().count(), 2, "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty());
+        all.push_str(&format!("$ dialtone {}\n{}\n", args.join(" "), r.stderr));
+    }
+    let r = run_elsewhere(&["--root", "/nonexistent/course"]);
+    r.expect_code(2);
+    assert_eq!(r.stderr.lines().count(), 2, "{}", r.stderr);
+    all.push_str(&format!(
+        "$ dialtone --root /nonexistent/course\n{}\n",
+        r.stderr
+    ));
+    assert_operator!("bad-arguments", all);
+    for cmd in ["check", "watch", "hint", "solution", "reset", "verify"] {
+        let help = fx.run(&[cmd, "--help"]);
+        help.expect_code(0);
+        assert!(
+            help.stdout.contains("Usage: dialtone"),
+            "{cmd}: {}",
+            help.stdout
+        );
+    }
+}
+
+#[test]
+fn the_slow_path_agrees_with_the_fast_one() {
+    let fx = Fixture::new("slow");
+    fx.copy(SOLUTION_1, LEARNER_1);
+    // Cargo builds this fixture's own crates: not in the shared target folder.
+    let (_turn, target) = support::own_build_target();
+    let env = [
+        ("DIALTONE_SLOW", "1"),
+        ("CARGO_TARGET_DIR", target.as_str()),
+    ];
+    let slow: Run = fx.run_env(&["check", "1"], &env);
+    slow.expect_code(0);
+    assert!(
+        slow.stdout.contains("passes the self-check"),
+        "{}",
+        slow.stdout
+    );
+    fx.write(LEARNER_1, "pub fn install_phone() -> nix::Result<std::os::fd::OwnedFd> {\n    todo!(\"install_phone\")\n}\n");
+    let slow = fx.run_env(&["check", "1"], &env);
+    slow.expect_code(1);
+    assert!(slow.stdout.contains("[unfinished]"), "{}", slow.stdout);
+    fx.assert_clean();
+}
+
+#[test]
+fn watch_checks_on_save_and_moves_on() {
+    let fx = Fixture::new("watch");
+    let mut watch = fx.spawn(&["watch"]);
+    watch.wait_for("(mistake: unfinished)");
+    fx.copy(SOLUTION_1, LEARNER_1);
+    watch.wait_for("your answer passes the self-check");
+    // Chapter 2 is the next; in this branch it has no self-check yet, so watch
+    // says so and ends (once it has one, watch moves on to it instead).
+    let rest = watch.finish();
+    assert!(rest.contains("Chapter 2"), "{rest}");
+    fx.assert_clean();
+}
+
+#[test]
+fn watch_manual_mode_checks_on_enter() {
+    let fx = Fixture::new("watch-manual");
+    let mut watch = fx.spawn(&["watch", "--manual"]);
+    watch.wait_for("(mistake: unfinished)");
+    fx.copy(SOLUTION_1, LEARNER_1);
+    watch.send("\n");
+    watch.wait_for("your answer passes the self-check");
+    watch.finish();
+}
+
+/// A chapter added through course.toml and its files alone (here: chapter 2
+/// rebuilt as a copy of chapter 1) is checked, shown on the board and
+/// reached by watch, with no change to the operator.
+#[test]
+fn a_new_chapter_needs_no_change_in_the_tool() {
+    let fx = Fixture::new("new-chapter");
+    let ch1 = "chapters/01-install-phone";
+    let ch2 = "chapters/02-get-number";
+    fx.copy(
+        &format!("{ch1}/src/check.rs"),
+        &format!("{ch2}/src/check.rs"),
+    );
+    fx.copy(LEARNER_1, &format!("{ch2}/src/answer.rs"));
+    fx.copy(SOLUTION_1, "solutions/02-get-number/answer.rs");
+    let lib = fx
+        .read(&format!("{ch1}/src/lib.rs"))
+        .replace("01-install-phone", "02-get-number")
+        .replace("pub mod scene;\n", "");
+    fx.write(&format!("{ch2}/src/lib.rs"), &lib);
+    let course = fx.read("course.toml").replace(
+        "function = \"get_a_number\"",
+        "function = \"install_phone\"",
+    );
+    fx.write("course.toml", &course);
+    // Its chapters differ from the base's: not in the shared target folder.
+    let (_turn, target) = support::own_build_target();
+    let env = [("CARGO_TARGET_DIR", target.as_str())];
+
+    let board = fx.run_env(&[], &env);
+    assert!(
+        board
+            .stdout
+            .contains(" 2. Get a number             not started"),
+        "{}",
+        board.stdout
+    );
+    let check = fx.run_env(&["check", "2", "--verbose"], &env);
+    check.expect_code(1);
+    assert!(
+        check.stdout.contains("Chapter 2 (Get a number): not yet."),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stderr.contains("[Fast path"),
+        "the fast path handles it: {}",
+        check.stderr
+    );
+
+    let mut watch = fx.spawn_env(&["watch"], &env);
+    watch.wait_for("(mistake: unfinished)");
+    fx.copy(SOLUTION_1, LEARNER_1);
+    watch.wait_for("Chapter 1 (Install a phone): your answer passes the self-check.");
+    watch.wait_for("Chapter 2, Get a number");
+    watch.wait_for("(mistake: unfinished)");
+    fx.copy(SOLUTION_1, &format!("{ch2}/src/answer.rs"));
+    watch.wait_for("Chapter 2 (Get a number): your answer passes the self-check.");
+    let rest = watch.finish();
+    assert!(
+        rest.contains("Chapter 3 (Turn the phone on) has no self-check yet"),
+        "{rest}"
+    );
+    let verify = fx.run_env(&["verify"], &env);
+    verify.expect_code(0);
+    assert!(
+        verify
+            .stdout
+            .contains("2 of 2 chapters with a self-check pass."),
+        "{}",
+        verify.stdout
+    );
+    fx.assert_clean();
+}
