@@ -169,7 +169,12 @@ impl Driver {
         )
         .await
         .map_err(|_| format!("Chromium didn't start within 30 s: {}", self.log_tail()))?
-        .map_err(|e| format!("Chromium won't start: {e}: {}", self.log_tail()))?;
+        .map_err(|e| {
+            format!(
+                "Chromium won't start ({e}); chromedriver said: {}. Reinstall with: {INSTALL}",
+                self.log_tail()
+            )
+        })?;
         client
             .update_timeouts(TimeoutConfiguration::new(
                 Some(Duration::from_secs(10)),
