@@ -5,8 +5,8 @@
 //! the nine pictures can't drift apart: a test regenerates them and fails if a
 //! committed file differs. Which step a chapter highlights is not written here
 //! but read from the chapter's `syscalls` in course.toml, the one source of
-//! truth: the first step of the call that the chapter names, or, for a chapter
-//! that names the whole accept–talk–hang-up cycle, the server's loop.
+//! truth: the box of the first call the chapter lists, or, for a chapter that
+//! names the whole accept–talk–hang-up cycle, the server's loop.
 //!
 //! The figures are shown through `<img>`, so they can't see the page's theme.
 //! They stay readable on light and dark themes alike by never putting text
@@ -130,7 +130,7 @@ pub enum Highlight {
     Nothing,
     /// These steps (both sides of one step of the call).
     Steps(Vec<&'static str>),
-    /// The server's steps the chapter names, plus the loop back to accept().
+    /// The server's loop (accept, talk, hang up) and the way back to accept().
     ServerLoop(Vec<&'static str>),
 }
 
@@ -148,10 +148,11 @@ impl Highlight {
 
 /// The highlight for a chapter whose course.toml `syscalls` are `syscalls`.
 ///
-/// A chapter is about the first step of the call it names (chapter 1 names
-/// `close` too, but only to clean up; its step is `socket`). A chapter that
+/// A chapter lists its own call first (chapter 1 lists `close` too, but only
+/// to clean up; chapter 7 lists `read` to show end of file), so the chapter's
+/// step is the box of the first listed call the figure draws. A chapter that
 /// names the loop's every step (accept, a conversation call, a hang-up call)
-/// is about the server as a whole, and lights the loop instead.
+/// is about the server as a whole, and lights the server's loop instead.
 pub fn highlight_for(syscalls: &[String]) -> Highlight {
     let names = |step: &Step| {
         step.syscalls
@@ -160,18 +161,19 @@ pub fn highlight_for(syscalls: &[String]) -> Highlight {
     };
     let named: Vec<&Step> = STEPS.iter().filter(|s| names(s)).collect();
     let has = |id: &str| named.iter().any(|s| s.id == id);
-    if has("server-accept") && has("server-talk") && has("server-close") {
-        let server = named
-            .iter()
-            .filter(|s| s.side == Side::Server)
-            .map(|s| s.id);
-        return Highlight::ServerLoop(server.collect());
+    let looped = ["server-accept", "server-talk", "server-close"];
+    if looped.iter().all(|id| has(id)) {
+        // The loop is the same whatever else the chapter lists (installing,
+        // numbering, options): those happen once, before the loop.
+        return Highlight::ServerLoop(looped.to_vec());
     }
-    // STEPS is in the order of the story, so the first named box is the
-    // chapter's step; its twin on the other side (same calls, same row) too.
-    let Some(first) = named.first() else {
+    let Some(first) = syscalls
+        .iter()
+        .find_map(|call| STEPS.iter().find(|s| s.syscalls.contains(&call.as_str())))
+    else {
         return Highlight::Nothing;
     };
+    // Both sides' boxes when both sides make that call (same calls, same row).
     let twins = STEPS
         .iter()
         .filter(|s| s.row == first.row && s.syscalls == first.syscalls)
