@@ -662,3 +662,69 @@ fn timing_check_catches_a_stale_page() {
         "every other chapter is missing and the total is wrong: {problems:#?}"
     );
 }
+
+/// The teachers' page names failure ids (`ch05.listening-socket`) that the
+/// chapters' self-checks really report, so a renamed id can't leave the page
+/// pointing at nothing.
+#[test]
+fn teacher_page_names_real_failure_ids() {
+    let page = fs::read_to_string(book_dir().join("src/teachers.md")).expect("teachers.md");
+    assert!(
+        failure_ids(&page).len() >= course().chapters.len(),
+        "the teachers' page should name at least one failure id per chapter"
+    );
+    let problems = unknown_failure_ids(&page);
+    assert!(
+        problems.is_empty(),
+        "teachers.md names failure ids no self-check reports:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Every `chNN.some-id` in backticks in `text`.
+fn failure_ids(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            let (head, tail) = t.split_once('.').unwrap_or_default();
+            head.len() == 4
+                && head.starts_with("ch")
+                && head[2..].chars().all(|c| c.is_ascii_digit())
+                && !tail.is_empty()
+                && tail.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The ids in `text` that their chapter's check.rs doesn't report.
+fn unknown_failure_ids(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for id in failure_ids(text) {
+        let number: u32 = id[2..4].parse().expect("failure_ids keeps two digits");
+        let Some(ch) = course().chapter(number) else {
+            problems.push(format!("{id}: there is no chapter {number}"));
+            continue;
+        };
+        let check = workspace_root().join(ch.dir()).join("src/check.rs");
+        let source = fs::read_to_string(&check).unwrap_or_default();
+        if !source.contains(&format!("\"{id}\"")) {
+            problems.push(format!("{id}: {} never reports it", check.display()));
+        }
+    }
+    problems
+}
+
+/// The id check catches an id no check reports and a chapter that doesn't
+/// exist, and accepts a real one.
+#[test]
+fn failure_id_check_catches_a_stale_page() {
+    let page =
+        "`ch01.datagram` is real; `ch01.no-such-mistake` is not; nor is `ch99.x`; `ch01.not code`.";
+    assert_eq!(failure_ids(page).len(), 3);
+    let problems = unknown_failure_ids(page);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0].starts_with("ch01.no-such-mistake"));
+    assert!(problems[1].contains("no chapter 99"));
+}
