@@ -109,13 +109,17 @@ async fn run(chromium: &Path, chromedriver: &Path) -> Result<bool, String> {
     let broken_server =
         serve::Server::start(broken).map_err(|e| format!("serving the broken copy: {e}"))?;
 
+    // A fresh, empty profile for this run alone. Declared before the driver,
+    // so it is removed after the browser has gone, on every way out.
+    let profile =
+        Scratch(std::env::temp_dir().join(format!("book-browser-profile-{}", std::process::id())));
+    let _ = fs::remove_dir_all(&profile.0);
     let driver = driver::Driver::start(
         chromedriver,
         out.join("chromedriver.log"),
         Duration::from_secs(10),
     )?;
-    let profile = out.join("profile");
-    let client = driver.session(chromium, &profile).await?;
+    let client = driver.session(chromium, &profile.0).await?;
 
     let t = Instant::now();
     let result = async {
@@ -141,6 +145,15 @@ async fn run(chromium: &Path, chromedriver: &Path) -> Result<bool, String> {
     let book_ok = report_book(&good_report, &shots);
     let caught = report_broken(&broken_report, &removed, &removed_title, &figure);
     Ok(book_ok && caught)
+}
+
+/// A folder removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
 
 /// From course.toml: the chapters in order, and that searching "accept"
