@@ -1,7 +1,8 @@
 //! What a reader would notice, checked in a real browser.
 //!
 //! Each check returns the book's problems as lines ("sidebar: ...",
-//! "console: ...", "figure: ...", "search: ...", "theme: ...", "load: ...");
+//! "console: ...", "figure: ...", "next: ...", "search: ...", "theme: ...",
+//! "load: ...");
 //! an `Err` means the browser itself misbehaved (a WebDriver error or a
 //! timeout), which is reported apart from what is wrong with the book.
 
@@ -156,8 +157,26 @@ pub async fn check_book(
     }
     pages.push("print.html".into());
     console_errors(client).await?;
+    let mut next = Vec::new();
     for page in &pages {
-        check_page(client, &base(page), page, shots, &mut report.problems).await?;
+        next.push(check_page(client, &base(page), page, shots, &mut report.problems).await?);
+    }
+    // Reading on with the "next" arrow walks the introduction, then every
+    // chapter in course order.
+    let mut walk = vec!["index.html".to_string()];
+    walk.extend(expect.chapters.iter().map(|(p, _)| p.clone()));
+    for pair in walk.windows(2) {
+        let Some(i) = pages.iter().position(|p| *p == pair[0]) else {
+            continue;
+        };
+        if next[i].as_deref() != Some(pair[1].as_str()) {
+            report.problems.push(format!(
+                "next: {}'s next arrow leads to {}, not {}",
+                pair[0],
+                next[i].as_deref().unwrap_or("nowhere"),
+                pair[1]
+            ));
+        }
     }
     report.pages = pages;
 
@@ -221,8 +240,14 @@ async fn check_page(
     page: &str,
     shots: Option<&Path>,
     problems: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     open(client, url).await?;
+    let next = js(
+        client,
+        "reading the next arrow",
+        "const a = document.querySelector('a[rel~=next]'); return a ? a.getAttribute('href') : null;",
+    )
+    .await?;
     if js(
         client,
         "looking for the content",
@@ -262,7 +287,7 @@ async fn check_page(
             }
         }
     }
-    Ok(())
+    Ok(next.as_str().map(str::to_string))
 }
 
 fn shot_name(page: &str, suffix: &str) -> String {

@@ -4,7 +4,7 @@
 //! needed), serves it on 127.0.0.1 with a kernel-chosen port, and drives
 //! headless Chromium through chromedriver to check what a reader would see:
 //! every page loads with a clean console; the sidebar lists the chapters in
-//! course.toml's order; searching "accept" finds the chapter that teaches it;
+//! course.toml's order, and the "next" arrows walk them in that order; searching "accept" finds the chapter that teaches it;
 //! every figure has a size and alt text; the dark themes really change the
 //! colours. Screenshots of every page land in `target/book-browser/shots/`.
 //!
@@ -247,6 +247,11 @@ fn report_broken(report: &Report, removed: &str, title: &str, figure: &str) -> b
             format!("the console's 404 for {figure}"),
         ),
         ("load:", removed, format!("{removed} no longer loading")),
+        (
+            "next:",
+            removed,
+            format!("the next arrow skipping {removed}"),
+        ),
     ];
     let mut all = true;
     for (prefix, needle, what) in wanted {
