@@ -425,10 +425,12 @@ fn figures_match_their_generator() {
 /// one per chapter in course.toml.
 fn expected_figures() -> Vec<(String, String)> {
     let mut out = vec![("sequence.svg".to_string(), figures::intro())];
-    for ch in &course().chapters {
+    let calls: Vec<&[String]> = course().chapters.iter().map(|c| &c.syscalls[..]).collect();
+    let lit = figures::course_highlights(&calls);
+    for (ch, highlight) in course().chapters.iter().zip(&lit) {
         out.push((
             format!("sequence-{:02}.svg", ch.number),
-            figures::chapter(ch.number, &ch.syscalls),
+            figures::chapter(ch.number, highlight),
         ));
     }
     out
@@ -483,11 +485,12 @@ fn figure_check_catches_drift() {
 }
 
 /// The highlight rule: a chapter lights the box of the first call it lists
-/// (both sides' boxes when both sides make that call), and a chapter naming
-/// accept, talk and hang-up lights the server's loop.
+/// that no earlier chapter lit (both sides' boxes when both sides make that
+/// call), and a chapter naming accept, talk and hang-up lights the server's
+/// loop.
 #[test]
 fn figure_highlight_follows_the_syscalls() {
-    use figures::{highlight_for, Highlight};
+    use figures::{course_highlights, highlight_for, Highlight};
     let calls = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let cases: [(&[&str], Highlight); 9] = [
         (
@@ -532,16 +535,34 @@ fn figure_highlight_follows_the_syscalls() {
         ),
     ];
     for (syscalls, want) in cases {
-        assert_eq!(highlight_for(&calls(syscalls)), want, "for {syscalls:?}");
+        assert_eq!(
+            highlight_for(&calls(syscalls), &[]),
+            want,
+            "for {syscalls:?}"
+        );
     }
-    assert_eq!(highlight_for(&calls(&["getsockopt"])), Highlight::Nothing);
+    assert_eq!(
+        highlight_for(&calls(&["getsockopt"]), &[]),
+        Highlight::Nothing
+    );
+    // A caller installs a phone before dialling; once socket() is lit by an
+    // earlier chapter, the dialling chapter lights connect().
+    let dial = calls(&["socket", "connect", "getsockname", "getpeername"]);
+    let socket = Highlight::Steps(vec!["server-socket", "client-socket"]);
+    assert_eq!(highlight_for(&dial, &[]), socket);
+    assert_eq!(
+        highlight_for(&dial, std::slice::from_ref(&socket)),
+        Highlight::Steps(vec!["client-connect"])
+    );
+    // Every box already lit: the chapter's first call again.
+    assert_eq!(
+        highlight_for(&calls(&["socket"]), std::slice::from_ref(&socket)),
+        socket
+    );
     // Each chapter of the course lights something, and no two chapters
     // light the same thing: each figure says where that chapter is.
-    let lit: Vec<Highlight> = course()
-        .chapters
-        .iter()
-        .map(|c| highlight_for(&c.syscalls))
-        .collect();
+    let listed: Vec<&[String]> = course().chapters.iter().map(|c| &c.syscalls[..]).collect();
+    let lit = course_highlights(&listed);
     for (i, h) in lit.iter().enumerate() {
         assert_ne!(*h, Highlight::Nothing, "chapter {} lights no step", i + 1);
         assert!(

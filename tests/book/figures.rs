@@ -5,8 +5,9 @@
 //! the nine pictures can't drift apart: a test regenerates them and fails if a
 //! committed file differs. Which step a chapter highlights is not written here
 //! but read from the chapter's `syscalls` in course.toml, the one source of
-//! truth: the box of the first call the chapter lists, or, for a chapter that
-//! names the whole accept–talk–hang-up cycle, the server's loop.
+//! truth: the box of the first call the chapter lists that no earlier chapter
+//! lit, or, for a chapter that names the whole accept–talk–hang-up cycle, the
+//! server's loop.
 //!
 //! The figures are shown through `<img>`, so they can't see the page's theme.
 //! They stay readable on light and dark themes alike by never putting text
@@ -124,7 +125,7 @@ pub const STEPS: &[Step] = &[
 ];
 
 /// What a figure highlights.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Highlight {
     /// The introduction: nothing stands out.
     Nothing,
@@ -146,14 +147,28 @@ impl Highlight {
     }
 }
 
-/// The highlight for a chapter whose course.toml `syscalls` are `syscalls`.
+/// Each chapter's highlight, in course order, from each chapter's
+/// course.toml `syscalls` (see [`highlight_for`]).
+pub fn course_highlights(chapters: &[&[String]]) -> Vec<Highlight> {
+    let mut out = Vec::new();
+    for syscalls in chapters {
+        let lit = highlight_for(syscalls, &out);
+        out.push(lit);
+    }
+    out
+}
+
+/// The highlight for a chapter whose course.toml `syscalls` are `syscalls`,
+/// after the chapters that lit `earlier`.
 ///
-/// A chapter lists its own call first (chapter 1 lists `close` too, but only
-/// to clean up; chapter 7 lists `read` to show end of file), so the chapter's
-/// step is the box of the first listed call the figure draws. A chapter that
-/// names the loop's every step (accept, a conversation call, a hang-up call)
-/// is about the server as a whole, and lights the server's loop instead.
-pub fn highlight_for(syscalls: &[String]) -> Highlight {
+/// A chapter lights the new step it teaches: the box of the first call it
+/// lists that no earlier chapter lit. Chapter 4 lists `socket` before
+/// `connect` (a caller installs a phone too), but chapter 1 already lit
+/// `socket`, so chapter 4 lights `connect`; chapter 1 lists `close` only to
+/// clean up, after `socket`. A chapter that names the loop's every step
+/// (accept, a conversation call, a hang-up call) is about the server as a
+/// whole, and lights the server's loop instead.
+pub fn highlight_for(syscalls: &[String], earlier: &[Highlight]) -> Highlight {
     let names = |step: &Step| {
         step.syscalls
             .iter()
@@ -167,18 +182,22 @@ pub fn highlight_for(syscalls: &[String]) -> Highlight {
         // numbering, options): those happen once, before the loop.
         return Highlight::ServerLoop(looped.to_vec());
     }
-    let Some(first) = syscalls
+    // Each listed call's box, with its twin on the other side when both
+    // sides make that call (same calls, same row).
+    let boxes: Vec<Highlight> = syscalls
         .iter()
-        .find_map(|call| STEPS.iter().find(|s| s.syscalls.contains(&call.as_str())))
-    else {
-        return Highlight::Nothing;
-    };
-    // Both sides' boxes when both sides make that call (same calls, same row).
-    let twins = STEPS
-        .iter()
-        .filter(|s| s.row == first.row && s.syscalls == first.syscalls)
-        .map(|s| s.id);
-    Highlight::Steps(twins.collect())
+        .filter_map(|call| STEPS.iter().find(|s| s.syscalls.contains(&call.as_str())))
+        .map(|first| {
+            let twins = STEPS
+                .iter()
+                .filter(|s| s.row == first.row && s.syscalls == first.syscalls)
+                .map(|s| s.id);
+            Highlight::Steps(twins.collect())
+        })
+        .collect();
+    // The first box no earlier chapter lit; if all were, the first box.
+    let pick = boxes.iter().position(|b| !earlier.contains(b)).unwrap_or(0);
+    boxes.into_iter().nth(pick).unwrap_or(Highlight::Nothing)
 }
 
 // The geometry, in SVG user units (the figure scales with the page).
@@ -388,9 +407,9 @@ pub fn intro() -> String {
     )
 }
 
-/// Chapter `number`'s figure, its highlight read from `syscalls`.
-pub fn chapter(number: u32, syscalls: &[String]) -> String {
-    let highlight = highlight_for(syscalls);
+/// Chapter `number`'s figure with `highlight` (from [`course_highlights`]).
+pub fn chapter(number: u32, highlight: &Highlight) -> String {
+    let highlight = highlight.clone();
     let lit: Vec<&str> = match &highlight {
         Highlight::Nothing => Vec::new(),
         Highlight::Steps(ids) | Highlight::ServerLoop(ids) => ids
