@@ -600,13 +600,16 @@ fn pages_show_their_figure_with_alt_text() {
     }
 }
 
-/// The introduction links every chapter's page.
+/// The introduction links every chapter's page, by its course.toml title.
 #[test]
 fn introduction_links_every_chapter() {
     let intro = fs::read_to_string(book_dir().join("src/README.md")).expect("README.md");
     for ch in &course().chapters {
-        let link = format!("]({}.md)", ch.id());
-        assert!(intro.contains(&link), "the introduction should link {link}");
+        let link = format!("[{}: {}]({}.md)", ch.number, ch.title, ch.id());
+        assert!(
+            intro.contains(&link),
+            "the introduction should link {link} (title as in course.toml)"
+        );
     }
 }
 
