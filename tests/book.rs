@@ -3,12 +3,25 @@
 //! snapshot, its code and its hints; and mdBook itself builds it.
 //!
 //! mdBook logs a missing include and carries on, and silently includes nothing
-//! for a missing anchor; these tests turn both into failures.
+//! for a missing anchor; these tests turn both into failures. The rendered
+//! HTML is checked too: every internal link and `#anchor` resolves, nothing
+//! is fetched from the internet, the "next chapter" arrows follow the course,
+//! and the call-sequence figures are exactly what their generator draws.
+//!
+//! Everything here runs on a fresh machine with nothing installed: mdBook is
+//! used as a library. The browser test (`cargo run -p book-browser`) is the
+//! part that needs Chromium.
 #![forbid(unsafe_code)]
+
+#[path = "book/figures.rs"]
+mod figures;
+#[path = "book/html.rs"]
+mod html;
 
 use dialtone_kit::course::{course, workspace_root};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 fn book_dir() -> PathBuf {
     workspace_root().join("book")
@@ -216,31 +229,526 @@ fn chapter_pages_match_the_course() {
     }
 }
 
+/// Loads, preprocesses and renders the book once per test run, into
+/// `target/book-test`; the tests that read HTML share this one build.
+fn rendered() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        use mdbook_driver::book::BookItem;
+        let out = workspace_root().join("target/book-test");
+        // A page removed from the book must not linger from an earlier build.
+        let _ = fs::remove_dir_all(&out);
+        let mut book = mdbook_driver::MDBook::load(book_dir()).expect("mdBook loads book/");
+        book.config.build.build_dir = out.clone();
+        let renderer = mdbook_html::HtmlHandlebars::new();
+        let (processed, _) = book.preprocess_book(&renderer).expect("preprocessors run");
+        let mut pages = 0;
+        for item in processed.iter() {
+            if let BookItem::Chapter(ch) = item {
+                pages += 1;
+                assert!(
+                    !ch.content.contains("{{#"),
+                    "{}: a directive was left unexpanded (mdBook couldn't resolve it)",
+                    ch.name
+                );
+            }
+        }
+        assert!(
+            pages > course().chapters.len(),
+            "every chapter plus the introduction"
+        );
+        book.build().expect("mdBook renders the book");
+        out
+    })
+}
+
 /// mdBook itself loads the book, expands every include, and renders HTML.
 #[test]
 fn mdbook_builds_the_book() {
-    use mdbook_driver::book::BookItem;
-    let mut book = mdbook_driver::MDBook::load(book_dir()).expect("mdBook loads book/");
-    book.config.build.build_dir = workspace_root().join("target/book-test");
-    let renderer = mdbook_html::HtmlHandlebars::new();
-    let (processed, _) = book.preprocess_book(&renderer).expect("preprocessors run");
-    let mut pages = 0;
-    for item in processed.iter() {
-        if let BookItem::Chapter(ch) = item {
-            pages += 1;
-            assert!(
-                !ch.content.contains("{{#"),
-                "{}: a directive was left unexpanded (mdBook couldn't resolve it)",
-                ch.name
-            );
-        }
+    let out = rendered();
+    assert!(out.join("index.html").exists());
+    assert!(out.join("print.html").exists(), "the print view is enabled");
+    assert!(
+        out.join("searchindex.json").exists() || has_file_starting(out, "searchindex"),
+        "search is enabled"
+    );
+}
+
+fn has_file_starting(dir: &Path, prefix: &str) -> bool {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        })
+        .unwrap_or(false)
+}
+
+/// Every internal link, image and script in the rendered book points at a
+/// file that exists, and every `#fragment` at an id on that page.
+#[test]
+fn rendered_links_and_anchors_resolve() {
+    let problems = html::link_problems(rendered());
+    assert!(
+        problems.is_empty(),
+        "broken links in the rendered book:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The link check reports a missing page, a missing anchor and a missing
+/// image, and accepts the links that are fine.
+#[test]
+fn link_check_catches_a_broken_book() {
+    let dir = workspace_root().join("target/book-check-links");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("images")).expect("fixture folder");
+    fs::write(dir.join("images/ok.svg"), "<svg/>").expect("fixture image");
+    fs::write(
+        dir.join("a.html"),
+        r##"<html><body><h2 id="here">Here</h2>
+<a href="b.html#there">fine</a> <a href="#here">fine</a> <img src="images/ok.svg" alt="ok">
+<a href="https://example.org/x.html">external, not checked</a>
+<script>let s = '<a href="nowhere.html">in a script</a>';</script>
+<a href="gone.html">missing page</a> <a href="b.html#nowhere">missing anchor</a>
+<img src="images/gone.svg" alt="missing image"></body></html>"##,
+    )
+    .expect("fixture page");
+    fs::write(dir.join("b.html"), r#"<p id="there">there</p>"#).expect("fixture page");
+    let problems = html::link_problems(&dir);
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    for needle in ["gone.html", "#nowhere", "images/gone.svg"] {
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "{needle} should be reported: {problems:#?}"
+        );
+    }
+}
+
+/// The book reads offline: no script, stylesheet, font, image or frame is
+/// fetched from the internet.
+#[test]
+fn rendered_book_fetches_nothing_from_the_internet() {
+    let problems = html::external_resources(rendered());
+    assert!(
+        problems.is_empty(),
+        "the book must read offline, but it loads:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The offline check catches a CDN script, a web font and a remote image.
+#[test]
+fn offline_check_catches_a_cdn() {
+    let dir = workspace_root().join("target/book-check-offline");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("fixture folder");
+    fs::write(
+        dir.join("index.html"),
+        r#"<html><head><script src="https://cdn.example.org/x.js"></script>
+<link rel="stylesheet" href="local.css"></head>
+<body><a href="https://example.org">a link is fine</a><img src="//img.example.org/p.png" alt="remote"></body></html>"#,
+    )
+    .expect("fixture page");
+    fs::write(
+        dir.join("local.css"),
+        "@font-face { src: url('https://fonts.example.org/f.woff2'); }\nbody { background: url(ok.png); }\n",
+    )
+    .expect("fixture css");
+    let problems = html::external_resources(&dir);
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+}
+
+/// Each page's "next" arrow leads to the next page in course order: the
+/// introduction, then chapter 1, 2, ... and from the last chapter on to the
+/// teachers' page.
+#[test]
+fn next_chapter_follows_the_course() {
+    let out = rendered();
+    let mut order = vec!["index.html".to_string()];
+    order.extend(course().chapters.iter().map(|c| format!("{}.html", c.id())));
+    order.push("teachers.html".into());
+    for pair in order.windows(2) {
+        let page =
+            fs::read_to_string(out.join(&pair[0])).unwrap_or_else(|e| panic!("{}: {e}", pair[0]));
+        let next = html::next_link(&page);
+        assert_eq!(
+            next.as_deref(),
+            Some(pair[1].as_str()),
+            "{}'s next arrow should lead to {}",
+            pair[0],
+            pair[1]
+        );
+    }
+}
+
+/// The print view holds the whole book: every chapter's heading and the
+/// teachers' page, in course order.
+#[test]
+fn print_view_has_every_chapter_in_order() {
+    let print = fs::read_to_string(rendered().join("print.html")).expect("print.html");
+    let mut at = 0;
+    for ch in &course().chapters {
+        let heading = format!("Chapter {}: {}", ch.number, html::escape(&ch.title));
+        let found = print[at..]
+            .find(&heading)
+            .unwrap_or_else(|| panic!("print.html lacks {heading:?} after the previous chapter"));
+        at += found;
     }
     assert!(
-        pages > course().chapters.len(),
-        "every chapter plus the introduction"
+        print[at..].contains("For teachers"),
+        "print.html ends with the teachers' page"
     );
-    book.build().expect("mdBook renders the book");
-    assert!(workspace_root()
-        .join("target/book-test/index.html")
-        .exists());
+}
+
+/// The call-sequence figures are exactly what `figures.rs` draws from
+/// course.toml. To redraw them after changing the generator or a chapter's
+/// syscalls: `DIALTONE_UPDATE_FIGURES=1 cargo test --test book figures`.
+#[test]
+fn figures_match_their_generator() {
+    let images = book_dir().join("src/images");
+    if std::env::var_os("DIALTONE_UPDATE_FIGURES").is_some() {
+        fs::create_dir_all(&images).expect("book/src/images");
+        for (name, svg) in expected_figures() {
+            fs::write(images.join(&name), svg).expect("figure is writable");
+        }
+    }
+    let problems = figure_problems(&images, &expected_figures());
+    assert!(
+        problems.is_empty(),
+        "{}\nRedraw them with: DIALTONE_UPDATE_FIGURES=1 cargo test --test book figures",
+        problems.join("\n")
+    );
+}
+
+/// Every figure the book should have, by file name: the introduction's and
+/// one per chapter in course.toml.
+fn expected_figures() -> Vec<(String, String)> {
+    let mut out = vec![("sequence.svg".to_string(), figures::intro())];
+    let calls: Vec<&[String]> = course().chapters.iter().map(|c| &c.syscalls[..]).collect();
+    let lit = figures::course_highlights(&calls);
+    for (ch, highlight) in course().chapters.iter().zip(&lit) {
+        out.push((
+            format!("sequence-{:02}.svg", ch.number),
+            figures::chapter(ch.number, highlight),
+        ));
+    }
+    out
+}
+
+/// What differs between the figures in `dir` and `expected`: missing,
+/// changed, or a `sequence*.svg` no chapter draws.
+fn figure_problems(dir: &Path, expected: &[(String, String)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, svg) in expected {
+        match fs::read_to_string(dir.join(name)) {
+            Err(_) => problems.push(format!("{name} is missing")),
+            Ok(text) if text != *svg => {
+                problems.push(format!("{name} differs from what its generator draws"))
+            }
+            Ok(_) => {}
+        }
+    }
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("sequence") && !expected.iter().any(|(n, _)| *n == name) {
+            problems.push(format!("{name} is drawn by no chapter in course.toml"));
+        }
+    }
+    problems
+}
+
+/// The drift check notices a hand-edited, a missing and a stray figure.
+#[test]
+fn figure_check_catches_drift() {
+    let dir = workspace_root().join("target/book-check-figures");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("fixture folder");
+    let expected = expected_figures();
+    for (name, svg) in &expected[1..] {
+        fs::write(dir.join(name), svg).expect("fixture figure");
+    }
+    let edited = expected[1].1.replace("install a phone", "buy a phone");
+    fs::write(dir.join(&expected[1].0), edited).expect("fixture figure");
+    fs::write(dir.join("sequence-99.svg"), "<svg/>").expect("fixture figure");
+    let problems = figure_problems(&dir, &expected);
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(
+        problems[0].contains("sequence.svg is missing"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[1].contains("sequence-01.svg differs"),
+        "{problems:#?}"
+    );
+    assert!(problems[2].contains("sequence-99.svg"), "{problems:#?}");
+}
+
+/// The highlight rule: a chapter lights the box of the first call it lists
+/// that no earlier chapter lit (both sides' boxes when both sides make that
+/// call), and a chapter naming accept, talk and hang-up lights the server's
+/// loop.
+#[test]
+fn figure_highlight_follows_the_syscalls() {
+    use figures::{course_highlights, highlight_for, Highlight};
+    let calls = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let cases: [(&[&str], Highlight); 9] = [
+        (
+            &["socket", "getsockopt", "getsockname", "close"],
+            Highlight::Steps(vec!["server-socket", "client-socket"]),
+        ),
+        (
+            &["bind", "getsockname"],
+            Highlight::Steps(vec!["server-bind"]),
+        ),
+        (
+            &["connect", "getpeername"],
+            Highlight::Steps(vec!["client-connect"]),
+        ),
+        (
+            &["accept", "getpeername", "read", "write"],
+            Highlight::Steps(vec!["server-accept"]),
+        ),
+        (
+            &["send", "recv"],
+            Highlight::Steps(vec!["server-talk", "client-talk"]),
+        ),
+        (
+            &["shutdown", "close"],
+            Highlight::Steps(vec!["server-close", "client-close"]),
+        ),
+        // Hanging up, shown with the read that sees end of file: still close.
+        (
+            &["close", "shutdown", "read", "send"],
+            Highlight::Steps(vec!["server-close", "client-close"]),
+        ),
+        // The loop without installing: the loop's own steps.
+        (
+            &["accept", "read", "write", "shutdown", "close", "setsockopt"],
+            Highlight::ServerLoop(vec!["server-accept", "server-talk", "server-close"]),
+        ),
+        (
+            &[
+                "socket", "bind", "listen", "accept", "read", "write", "close",
+            ],
+            Highlight::ServerLoop(vec!["server-accept", "server-talk", "server-close"]),
+        ),
+    ];
+    for (syscalls, want) in cases {
+        assert_eq!(
+            highlight_for(&calls(syscalls), &[]),
+            want,
+            "for {syscalls:?}"
+        );
+    }
+    assert_eq!(
+        highlight_for(&calls(&["getsockopt"]), &[]),
+        Highlight::Nothing
+    );
+    // A caller installs a phone before dialling; once socket() is lit by an
+    // earlier chapter, the dialling chapter lights connect().
+    let dial = calls(&["socket", "connect", "getsockname", "getpeername"]);
+    let socket = Highlight::Steps(vec!["server-socket", "client-socket"]);
+    assert_eq!(highlight_for(&dial, &[]), socket);
+    assert_eq!(
+        highlight_for(&dial, std::slice::from_ref(&socket)),
+        Highlight::Steps(vec!["client-connect"])
+    );
+    // Every box already lit: the chapter's first call again.
+    assert_eq!(
+        highlight_for(&calls(&["socket"]), std::slice::from_ref(&socket)),
+        socket
+    );
+    // Each chapter of the course lights something, and no two chapters
+    // light the same thing: each figure says where that chapter is.
+    let listed: Vec<&[String]> = course().chapters.iter().map(|c| &c.syscalls[..]).collect();
+    let lit = course_highlights(&listed);
+    for (i, h) in lit.iter().enumerate() {
+        assert_ne!(*h, Highlight::Nothing, "chapter {} lights no step", i + 1);
+        assert!(
+            !lit[..i].contains(h),
+            "chapter {} lights the same as an earlier chapter",
+            i + 1
+        );
+    }
+}
+
+/// Every chapter page and the introduction show their figure, with alt text
+/// long enough to describe it.
+#[test]
+fn pages_show_their_figure_with_alt_text() {
+    let mut pages = vec![(
+        book_dir().join("src/README.md"),
+        "images/sequence.svg".to_string(),
+    )];
+    for ch in &course().chapters {
+        pages.push((
+            workspace_root().join(ch.book_page()),
+            format!("images/sequence-{:02}.svg", ch.number),
+        ));
+    }
+    for (path, image) in pages {
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let alt = html::markdown_image_alt(&text, &image)
+            .unwrap_or_else(|| panic!("{} should show ![...]({image})", path.display()));
+        assert!(
+            alt.len() >= 60,
+            "{}: the alt text of {image} should describe the sequence ({} characters is too short)",
+            path.display(),
+            alt.len()
+        );
+    }
+}
+
+/// The introduction links every chapter's page, by its course.toml title.
+#[test]
+fn introduction_links_every_chapter() {
+    let intro = fs::read_to_string(book_dir().join("src/README.md")).expect("README.md");
+    for ch in &course().chapters {
+        let link = format!("[{}: {}]({}.md)", ch.number, ch.title, ch.id());
+        assert!(
+            intro.contains(&link),
+            "the introduction should link {link} (title as in course.toml)"
+        );
+    }
+}
+
+/// The teachers' page times each chapter as course.toml does, and its total
+/// is their sum.
+#[test]
+fn teacher_timing_matches_the_course() {
+    let page = fs::read_to_string(book_dir().join("src/teachers.md")).expect("teachers.md");
+    let problems = timing_problems(&page);
+    assert!(problems.is_empty(), "teachers.md:\n{}", problems.join("\n"));
+}
+
+/// Disagreements between the timing table in `page` and course.toml. A row
+/// is `| [N. Title](NN-slug.md) | M min | ...`, and the total row is
+/// `| **total** | **T min** | ...`.
+fn timing_problems(page: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let rows: Vec<Vec<&str>> = page
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .collect();
+    let mut total = 0;
+    for ch in &course().chapters {
+        total += ch.minutes;
+        let link = format!("]({}.md)", ch.id());
+        let timed: Vec<&Vec<&str>> = rows
+            .iter()
+            .filter(|r| r.len() > 1 && r[0].contains(&link) && r[1].ends_with(" min"))
+            .collect();
+        match timed.as_slice() {
+            [row] if row[1] == format!("{} min", ch.minutes) => {}
+            [row] => problems.push(format!(
+                "chapter {} is timed {:?}, course.toml says {} min",
+                ch.number, row[1], ch.minutes
+            )),
+            _ => problems.push(format!(
+                "chapter {} needs exactly one timing row `| [..]({}.md) | {} min |`",
+                ch.number,
+                ch.id(),
+                ch.minutes
+            )),
+        }
+    }
+    let want = format!("**{total} min**");
+    match rows.iter().find(|r| r.first() == Some(&"**total**")) {
+        Some(r) if r.get(1) == Some(&want.as_str()) => {}
+        Some(r) => problems.push(format!(
+            "the total says {:?}, the chapters add up to {want}",
+            r.get(1)
+        )),
+        None => problems.push(format!("no `| **total** | {want} |` row")),
+    }
+    problems
+}
+
+/// The timing check catches a chapter timed differently, a missing chapter
+/// and a wrong total.
+#[test]
+fn timing_check_catches_a_stale_page() {
+    let first = &course().chapters[0];
+    let mut page = String::from("| chapter | time |\n|---|---|\n");
+    page.push_str(&format!(
+        "| [1. x]({}.md) | {} min |\n",
+        first.id(),
+        first.minutes + 5
+    ));
+    page.push_str("| **total** | **1 min** |\n");
+    let problems = timing_problems(&page);
+    assert!(problems[0].contains("chapter 1 is timed"), "{problems:#?}");
+    assert_eq!(
+        problems.len(),
+        course().chapters.len() + 1,
+        "every other chapter is missing and the total is wrong: {problems:#?}"
+    );
+}
+
+/// The teachers' page names failure ids (`ch05.listening-socket`) that the
+/// chapters' self-checks really report, so a renamed id can't leave the page
+/// pointing at nothing.
+#[test]
+fn teacher_page_names_real_failure_ids() {
+    let page = fs::read_to_string(book_dir().join("src/teachers.md")).expect("teachers.md");
+    assert!(
+        failure_ids(&page).len() >= course().chapters.len(),
+        "the teachers' page should name at least one failure id per chapter"
+    );
+    let problems = unknown_failure_ids(&page);
+    assert!(
+        problems.is_empty(),
+        "teachers.md names failure ids no self-check reports:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Every `chNN.some-id` in backticks in `text`.
+fn failure_ids(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            let (head, tail) = t.split_once('.').unwrap_or_default();
+            head.len() == 4
+                && head.starts_with("ch")
+                && head[2..].chars().all(|c| c.is_ascii_digit())
+                && !tail.is_empty()
+                && tail.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The ids in `text` that their chapter's check.rs doesn't report.
+fn unknown_failure_ids(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for id in failure_ids(text) {
+        let number: u32 = id[2..4].parse().expect("failure_ids keeps two digits");
+        let Some(ch) = course().chapter(number) else {
+            problems.push(format!("{id}: there is no chapter {number}"));
+            continue;
+        };
+        let check = workspace_root().join(ch.dir()).join("src/check.rs");
+        let source = fs::read_to_string(&check).unwrap_or_default();
+        if !source.contains(&format!("\"{id}\"")) {
+            problems.push(format!("{id}: {} never reports it", check.display()));
+        }
+    }
+    problems
+}
+
+/// The id check catches an id no check reports and a chapter that doesn't
+/// exist, and accepts a real one.
+#[test]
+fn failure_id_check_catches_a_stale_page() {
+    let page =
+        "`ch01.datagram` is real; `ch01.no-such-mistake` is not; nor is `ch99.x`; `ch01.not code`.";
+    assert_eq!(failure_ids(page).len(), 3);
+    let problems = unknown_failure_ids(page);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0].starts_with("ch01.no-such-mistake"));
+    assert!(problems[1].contains("no chapter 99"));
 }
