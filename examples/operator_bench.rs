@@ -349,7 +349,15 @@ fn fresh_copy(source: &Path, ws: &Path) {
     let keep = ws.join(".dialtone/artifacts.toml");
     let saved = fs::read(&keep).ok();
     let _ = fs::remove_dir_all(ws);
-    for dir in ["kit", "chapters", "solutions", "src", "tests", "book"] {
+    for dir in [
+        "kit",
+        "chapters",
+        "solutions",
+        "src",
+        "tests",
+        "book",
+        "tools",
+    ] {
         copy_tree(&source.join(dir), &ws.join(dir));
     }
     for file in ["Cargo.toml", "Cargo.lock", "course.toml"] {

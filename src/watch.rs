@@ -42,9 +42,9 @@ pub fn watch(ws: &Workspace, runner: &Runner, mode: Mode) -> i32 {
     state.capture_starters();
     let (tx, rx) = mpsc::channel();
     let stdin_tty = std::io::stdin().is_terminal();
-    if stdin_tty || mode == Mode::Manual {
-        keys(tx.clone(), mode == Mode::Manual);
-    }
+    // Commands are read from any stdin, not only a terminal: a script (or a
+    // test) can pipe `q` in. An empty stdin (/dev/null) just ends the reader.
+    keys(tx.clone(), mode == Mode::Manual);
     loop {
         let Some(ch) = current(ws, &state) else {
             anstream::println!("{GOOD}Every chapter passes its self-check. Well done!{GOOD:#}");

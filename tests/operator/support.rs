@@ -105,7 +105,15 @@ fn base() -> &'static Path {
         let base = fixtures_dir().join("base");
         let _ = fs::remove_dir_all(&base);
         let src = source_root();
-        for dir in ["kit", "chapters", "solutions", "src", "tests", "book"] {
+        for dir in [
+            "kit",
+            "chapters",
+            "solutions",
+            "src",
+            "tests",
+            "book",
+            "tools",
+        ] {
             copy_tree(&src.join(dir), &base.join(dir));
         }
         for file in ["Cargo.toml", "Cargo.lock", "course.toml"] {
