@@ -349,36 +349,11 @@ fn fresh_copy(source: &Path, ws: &Path) {
     let keep = ws.join(".dialtone/artifacts.toml");
     let saved = fs::read(&keep).ok();
     let _ = fs::remove_dir_all(ws);
-    for dir in [
-        "kit",
-        "chapters",
-        "solutions",
-        "src",
-        "tests",
-        "book",
-        "tools",
-    ] {
-        copy_tree(&source.join(dir), &ws.join(dir));
-    }
-    for file in ["Cargo.toml", "Cargo.lock", "course.toml"] {
-        fs::copy(source.join(file), ws.join(file)).expect("copying a workspace file");
-    }
+    dialtone_kit::course::copy_course(source, ws).expect("copying the course");
     // Keep the built-libraries record across bench runs (it's keyed by content).
     if let Some(saved) = saved {
         fs::create_dir_all(keep.parent().expect("has a parent")).expect("state folder");
         fs::write(&keep, saved).expect("restoring the record");
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("scratch folder");
-    for entry in fs::read_dir(from).expect("readable").flatten() {
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if src.is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            fs::copy(&src, &dst).expect("copying");
-        }
     }
 }
 

@@ -83,20 +83,6 @@ pub fn own_build_target() -> (std::sync::MutexGuard<'static, ()>, String) {
     )
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("the scratch folder is writable");
-    for entry in fs::read_dir(from).expect("the source folder is readable") {
-        let entry = entry.expect("a readable entry");
-        let name = entry.file_name();
-        let (src, dst) = (entry.path(), to.join(&name));
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            fs::copy(&src, &dst).expect("copying a workspace file");
-        }
-    }
-}
-
 /// A copy of this workspace (its course, not its build or state), prepared
 /// once: the chapters are built so each fixture's checks take milliseconds.
 fn base() -> &'static Path {
@@ -105,20 +91,7 @@ fn base() -> &'static Path {
         let base = fixtures_dir().join("base");
         let _ = fs::remove_dir_all(&base);
         let src = source_root();
-        for dir in [
-            "kit",
-            "chapters",
-            "solutions",
-            "src",
-            "tests",
-            "book",
-            "tools",
-        ] {
-            copy_tree(&src.join(dir), &base.join(dir));
-        }
-        for file in ["Cargo.toml", "Cargo.lock", "course.toml"] {
-            fs::copy(src.join(file), base.join(file)).expect("copying a workspace file");
-        }
+        dialtone_kit::course::copy_course(&src, &base).expect("copying the course");
         // Don't snapshot our own snapshots' pending files into fixtures.
         let _ = fs::remove_dir_all(base.join("tests/operator/snapshots"));
         let warm = run_in(&base, &["check", "1"], &[]);
@@ -150,7 +123,7 @@ impl Fixture {
         let base = base();
         let root = fixtures_dir().join(name);
         let _ = fs::remove_dir_all(&root);
-        copy_tree(base, &root);
+        dialtone_kit::course::copy_tree(base, &root).expect("copying the base fixture");
         Fixture { root }
     }
 
