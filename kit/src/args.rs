@@ -98,8 +98,9 @@ pub fn help(chapter: &Chapter, flag: Option<&Flag>) -> String {
     let width = lines.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
 
     let mut text = format!(
-        "Chapter {} of Dial Tone, \"{}\": a narrated scene where you {}, told in telephone \
-         words and the system calls beneath them ({}).\n\nUsage:\n",
+        "Chapter {} of Dial Tone, \"{}\". You {}.\n\
+         The scene narrates it step by step, in telephone words and the system calls \
+         beneath them ({}).\n\nUsage:\n",
         chapter.number,
         chapter.title,
         chapter.analogy,
