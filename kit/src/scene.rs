@@ -161,7 +161,12 @@ pub fn main(crate_name: &str, play: impl FnOnce(&mut Scene, Vec<String>) -> Scen
         inner: stdout.lock(),
         wrote: false,
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // args_os, not args: std::env::args() panics on an argument that isn't
+    // UTF-8; lossy text is enough to say which argument was unexpected.
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let result = {
         let mut scene = Scene::new(&mut out, chapter);
         play(&mut scene, args)

@@ -224,6 +224,24 @@ fn an_unknown_flag_is_one_usage_line_on_every_binary() {
     }
 }
 
+/// An argument that isn't even UTF-8 is still one usage line, not a panic.
+#[test]
+fn a_non_utf8_argument_is_one_usage_line() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let garbage = OsStr::from_bytes(b"--to\xff");
+    for number in [1, 4] {
+        let bin = binaries().join(chapter(number).crate_name());
+        let run = run(Command::new(&bin).arg(garbage), RUN_LIMIT).unwrap_or_else(|e| panic!("{e}"));
+        one_line(
+            &run,
+            2,
+            &["Usage: ", "--help"],
+            &format!("{bin:?} --to\\xff"),
+        );
+    }
+}
+
 /// A value that isn't HOST:PORT, a port past 65535, a flag without its
 /// value, one argument too many: each a usage line naming the flag's form.
 #[test]
