@@ -4,7 +4,8 @@
 //! self-check; the untouched starter fails with its own hint; plausible wrong
 //! answers each fail with the message meant for that mistake; and the scene's
 //! transcript, played with the reference answer, matches its snapshot (the
-//! very text the book page shows).
+//! very text the book page shows). And every chapter binary, run for real,
+//! answers `--help` and refuses a bad argument in one line (`cli`).
 //!
 //! Answers are compiled in from their files with `#[path]`, so the solution,
 //! the starter and the wrong answers all run through the same check code.
@@ -36,3 +37,6 @@ mod ch07;
 
 #[path = "chapters/ch08.rs"]
 mod ch08;
+
+#[path = "chapters/cli.rs"]
+mod cli;

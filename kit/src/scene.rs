@@ -54,6 +54,9 @@ pub enum SceneError {
     },
     /// A bad command-line argument: the line to print.
     Usage(String),
+    /// Not a failure: `--help` or `-h` asked for the usage, which is printed
+    /// on stdout with exit status 0.
+    Help(String),
     /// The other party heard something the scene didn't expect (a learner's
     /// answer that runs but misbehaves): one line saying what, and what to do.
     Unexpected(String),
@@ -97,6 +100,7 @@ impl fmt::Display for SceneError {
                 names::errno_phone(*errno)
             ),
             SceneError::Usage(line) | SceneError::Unexpected(line) => write!(f, "{line}"),
+            SceneError::Help(text) => write!(f, "{}", text.trim_end()),
             SceneError::Io(e) => write!(f, "could not write the transcript: {e}"),
         }
     }
@@ -148,32 +152,71 @@ impl<'w> Scene<'w> {
 
 /// Runs a chapter binary: the scene (or an argument-driven variant) writes to
 /// stdout; any early stop prints one clear paragraph on stderr and exits 1
-/// (2 for a usage error). Never a panic backtrace for an ordinary mistake.
+/// (2 for a usage error). `--help` prints on stdout and exits 0. Never a
+/// panic backtrace for an ordinary mistake.
 pub fn main(crate_name: &str, play: impl FnOnce(&mut Scene, Vec<String>) -> SceneResult) -> ! {
     let chapter = course::chapter_for(crate_name);
     let stdout = io::stdout();
-    let mut lock = stdout.lock();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut out = Tally {
+        inner: stdout.lock(),
+        wrote: false,
+    };
+    // args_os, not args: std::env::args() panics on an argument that isn't
+    // UTF-8; lossy text is enough to say which argument was unexpected.
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let result = {
-        let mut scene = Scene::new(&mut lock, chapter);
+        let mut scene = Scene::new(&mut out, chapter);
         play(&mut scene, args)
     };
-    let _ = lock.flush();
-    drop(lock);
+    let _ = out.flush();
+    let narrated = out.wrote;
+    drop(out);
     let code = match result {
         Ok(()) => 0,
         // Someone closed our stdout (`| head`): nothing left to say.
         Err(SceneError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(SceneError::Help(text)) => {
+            // write_all, not print!: `--help | head -1` must not panic.
+            let mut stdout = io::stdout();
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
+            0
+        }
         Err(SceneError::Usage(line)) => {
             eprintln!("{line}");
             2
         }
         Err(e) => {
-            eprintln!("\n{e}");
+            // A blank line sets the news apart from a transcript already on
+            // the screen; before any transcript, the news is the only line.
+            if narrated {
+                eprintln!();
+            }
+            eprintln!("{e}");
             1
         }
     };
     // exit() rather than return: a learner thread stuck in a blocking call
     // must not keep the process (and its sockets) alive.
     std::process::exit(code)
+}
+
+/// Stdout, remembering whether the scene has printed anything yet.
+struct Tally<W> {
+    inner: W,
+    wrote: bool,
+}
+
+impl<W: Write> Write for Tally<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.wrote |= !buf.is_empty();
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }

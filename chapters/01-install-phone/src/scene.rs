@@ -5,16 +5,12 @@
 //! yet: a phone without a number can't be called (chapter 2).
 
 use crate::check::Answer;
-use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{kernel, learner, names};
+use dialtone_kit::scene::{sys, Scene, SceneResult, Who};
+use dialtone_kit::{args, kernel, learner, names};
 use std::os::fd::AsRawFd;
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
-    if let Some(arg) = args.first() {
-        return Err(SceneError::Usage(format!(
-            "chapter 1 takes no arguments (got {arg:?}). Usage: cargo run -p ch01-install-phone"
-        )));
-    }
+    args::none(s.chapter, args)?;
     s.title(
         "You have just moved in. Before anyone can ring you, you need a telephone on the wall.",
     )?;

@@ -8,18 +8,14 @@
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{kernel, learner, names};
+use dialtone_kit::{args, kernel, learner, names};
 use nix::sys::socket::{
     bind, getsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn,
 };
 use std::os::fd::{AsRawFd, OwnedFd};
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
-    if let Some(arg) = args.first() {
-        return Err(SceneError::Usage(format!(
-            "chapter 2 takes no arguments (got {arg:?}). Usage: cargo run -p ch02-get-number"
-        )));
-    }
+    args::none(s.chapter, args)?;
     s.title(
         "Your phone is on the wall, but nobody can ring a phone without a number. Time to ask the exchange for one.",
     )?;

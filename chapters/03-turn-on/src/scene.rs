@@ -8,16 +8,12 @@
 
 use crate::check::{dial, Answer, RING_OUT};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{kernel, learner, names};
+use dialtone_kit::{args, kernel, learner, names};
 use nix::sys::socket::{bind, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
-    if let Some(arg) = args.first() {
-        return Err(SceneError::Usage(format!(
-            "chapter 3 takes no arguments (got {arg:?}). Usage: cargo run -p ch03-turn-on"
-        )));
-    }
+    args::none(s.chapter, args)?;
     s.title("Your phone has a number, so callers can dial it. But will it ring?")?;
     switched_off(s)?;
     s.pause()?;

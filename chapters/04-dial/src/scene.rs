@@ -10,7 +10,7 @@
 //! one started in another terminal with `nc -l 127.0.0.1 5000`.
 
 use crate::check::Answer;
-use dialtone_kit::args::{self, Mode};
+use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::learner::{LearnerError, Trouble};
 use dialtone_kit::scene::{sys, Scene, SceneResult, Who};
 use dialtone_kit::{kernel, learner, names, party};
@@ -19,8 +19,16 @@ use nix::sys::socket::SockaddrIn;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
+/// `--to HOST:PORT`: dial a real phone instead of the scene's.
+pub const TO: Flag = Flag {
+    name: "--to",
+    example: "127.0.0.1:5000",
+    does: "dial a real phone at HOST:PORT (socket + connect), then hang up",
+    note: "Give it a phone to ring first, e.g. `nc -l 127.0.0.1 5000` in another terminal.",
+};
+
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
-    match args::parse(args, "--to", "127.0.0.1:5000")? {
+    match args::parse(s.chapter, args, &TO)? {
         Mode::Scene => scene(s, answer),
         Mode::Real(number) => real(s, answer, number),
     }

@@ -12,10 +12,9 @@
 //! example `nc 127.0.0.1 PORT` from another terminal.
 
 use crate::check::Answer;
-use dialtone_kit::args::{self, Mode};
+use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{kernel, learner, names, party};
-use nix::errno::Errno;
 use nix::sys::socket::{
     bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
 };
@@ -28,8 +27,16 @@ use std::time::Duration;
 /// How long the scene waits for words or a hang-up it knows are coming.
 const SOON: Duration = Duration::from_secs(2);
 
+/// `--listen HOST:PORT`: wait for a real caller instead of the scene's.
+pub const LISTEN: Flag = Flag {
+    name: "--listen",
+    example: "127.0.0.1:0",
+    does: "switch on a phone at HOST:PORT (bind + listen) and pick up one real caller (accept)",
+    note: "Port 0 lets the exchange pick a free number; the scene prints it. Then call it from another terminal: nc 127.0.0.1 PORT",
+};
+
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
-    match args::parse(args, "--listen", "127.0.0.1:0")? {
+    match args::parse(s.chapter, args, &LISTEN)? {
         Mode::Scene => scene(s, answer),
         Mode::Real(number) => real(s, answer, number),
     }
@@ -386,17 +393,8 @@ fn switch_on(wanted: &SockaddrIn) -> Result<OwnedFd, SceneError> {
         None,
     )
     .map_err(sys("socket", "Are descriptors exhausted (ulimit -n)?"))?;
-    bind(phone.as_raw_fd(), wanted).map_err(|errno| {
-        let advice = match errno {
-            Errno::EADDRINUSE => format!(
-                "Another program (an earlier run, or nc) already has {at}: stop it, pick another port, or use port 0 and let the exchange choose."
-            ),
-            Errno::EACCES => "Use a port of 1024 or above, or port 0.".to_string(),
-            Errno::EADDRNOTAVAIL => "That address isn't one of this machine's: use 127.0.0.1.".to_string(),
-            _ => "Check the address.".to_string(),
-        };
-        sys(format!("bind({at})"), advice)(errno)
-    })?;
+    bind(phone.as_raw_fd(), wanted)
+        .map_err(|errno| sys(format!("bind({at})"), args::bind_advice(errno, &at))(errno))?;
     listen(
         &phone,
         Backlog::new(8).map_err(sys("listen", "A backlog of 8 is valid."))?,

@@ -10,7 +10,7 @@
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{learner, wire};
+use dialtone_kit::{args, learner, wire};
 use nix::sys::socket::{recv, MsgFlags};
 use nix::unistd::{read, write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -22,11 +22,7 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(5);
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
-    if let Some(arg) = args.first() {
-        return Err(SceneError::Usage(format!(
-            "chapter 6 takes no arguments (got {arg:?}). Usage: cargo run -p ch06-talk"
-        )));
-    }
+    args::none(s.chapter, args)?;
     s.title(
         "You rang a friend and they picked up. Now you talk, and find out what a stream carries.",
     )?;
@@ -181,7 +177,11 @@ fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &OwnedFd) -> SceneRes
     // ANCHOR_END: waitall
     let second = rest
         .join()
-        .map_err(|_| SceneError::Usage("the scene's speaker thread panicked".into()))?
+        .map_err(|_| {
+            SceneError::Unexpected(
+                "The scene's speaker thread panicked: run the scene again.".into(),
+            )
+        })?
         .map_err(sys("write()", "The call dropped; run the scene again."))?;
     s.step(
         Who::You,

@@ -10,7 +10,7 @@
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{learner, names, wire};
+use dialtone_kit::{args, learner, names, wire};
 use nix::errno::Errno;
 use nix::sys::socket::{send, shutdown, MsgFlags, Shutdown};
 use nix::unistd::{read, write};
@@ -22,11 +22,7 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(5);
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
-    if let Some(arg) = args.first() {
-        return Err(SceneError::Usage(format!(
-            "chapter 7 takes no arguments (got {arg:?}). Usage: cargo run -p ch07-hang-up"
-        )));
-    }
+    args::none(s.chapter, args)?;
     s.title("Every call ends. How it ends tells the other side whether they heard everything.")?;
     dial_tone(s)?;
     half_close(s, answer)?;
@@ -171,7 +167,9 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
     // ANCHOR_END: ask
     let asked = clerk
         .join()
-        .map_err(|_| SceneError::Usage("the scene's clerk thread panicked".into()))?
+        .map_err(|_| {
+            SceneError::Unexpected("The scene's clerk thread panicked: run the scene again.".into())
+        })?
         .map_err(sys("the clerk's read()/write()", dropped()))?;
     s.step(
         Who::You,

@@ -12,7 +12,7 @@ use crate::caller::{self, Heard};
 use crate::check::Answer;
 use crate::service::{self, BACKLOG, SEND_PATIENCE};
 use crate::{chapter, GREETING};
-use dialtone_kit::args::{self, Mode};
+use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::learner::{self, LearnerError};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{kernel, names};
@@ -38,6 +38,10 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
 /// and `--listen 5000` means 127.0.0.1:5000. Only an address the user typed
 /// puts the service beyond this machine.
 pub fn parse(args: &[String]) -> Result<Mode, SceneError> {
+    // `--help` wins wherever it is, even after a bare `--listen`.
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return args::parse(chapter(), &["--help".to_string()], &LISTEN);
+    }
     let mut args = args.to_vec();
     match args.as_mut_slice() {
         [flag] if flag == "--listen" => args.push("127.0.0.1:0".into()),
@@ -46,8 +50,16 @@ pub fn parse(args: &[String]) -> Result<Mode, SceneError> {
         }
         _ => {}
     }
-    args::parse(&args, "--listen", "127.0.0.1:0")
+    args::parse(chapter(), &args, &LISTEN)
 }
+
+/// `--listen [HOST:]PORT`: answer real callers instead of the scene's.
+pub const LISTEN: Flag = Flag {
+    name: "--listen",
+    example: "127.0.0.1:0",
+    does: "run the answering service at HOST:PORT for real callers, until Ctrl-C",
+    note: "A bare --listen means 127.0.0.1 on a free port; --listen 5000 means 127.0.0.1:5000. Call it with nc, socat or python3.",
+};
 
 /// The answering service for real callers, until Ctrl-C.
 fn listen_for_real(s: &mut Scene, answer: &Answer, number: &SockaddrIn) -> SceneResult {

@@ -8,6 +8,7 @@
 
 use crate::check::Answer;
 use crate::{chapter, GREETING};
+use dialtone_kit::args;
 use dialtone_kit::learner;
 use dialtone_kit::names;
 use dialtone_kit::scene::{sys, SceneError};
@@ -49,10 +50,8 @@ pub fn open(number: &SockaddrIn, send_patience: Duration) -> Result<OwnedFd, Sce
     // really still switched on keeps its number all the same.
     setsockopt(&phone, sockopt::ReuseAddr, &true)
         .map_err(sys("setsockopt(SO_REUSEADDR)", "Is it a socket?"))?;
-    bind(phone.as_raw_fd(), number).map_err(sys(
-        format!("bind({at})"),
-        "Another program has that number: stop it, or pick another port (0 lets the kernel choose).",
-    ))?;
+    bind(phone.as_raw_fd(), number)
+        .map_err(|errno| sys(format!("bind({at})"), args::bind_advice(errno, &at))(errno))?;
     let backlog = Backlog::new(BACKLOG).map_err(sys("listen", "Use a small positive backlog."))?;
     listen(&phone, backlog).map_err(sys(format!("listen({at})"), "Is the phone numbered?"))?;
     // ANCHOR: patience
