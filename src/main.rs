@@ -87,11 +87,15 @@ enum Command {
     },
     /// Run every chapter's self-check and summarise (for grading a workspace).
     ///
+    /// Every check runs again: a verdict cached in the workspace's own
+    /// `.dialtone/` folder is the student's file, not evidence.
+    ///
     /// Exits 0 when every chapter that has a self-check passes.
     Verify {
-        /// Ignore cached verdicts and run every check again.
+        /// Trust verdicts cached in .dialtone/ for unchanged files (faster;
+        /// not for grading someone else's work).
         #[arg(long)]
-        fresh: bool,
+        cached: bool,
     },
 }
 
@@ -138,7 +142,7 @@ fn main() {
         Some(Command::Reset { chapter, undo }) => {
             commands::reset(&ws, pick(&ws, chapter, "reset"), undo)
         }
-        Some(Command::Verify { fresh }) => commands::verify(&ws, &runner, fresh),
+        Some(Command::Verify { cached }) => commands::verify(&ws, &runner, !cached),
     };
     std::process::exit(code)
 }

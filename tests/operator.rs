@@ -181,6 +181,45 @@ fn verify_reports_each_chapter() {
     assert_operator!("untouched-verify", verify.stdout);
 }
 
+/// A student who edits the operator's cache can fool their own board, not a
+/// teacher's `verify`: it checks every chapter again.
+#[test]
+fn verify_does_not_trust_the_cache() {
+    let fx = Fixture::new("verify-tampered");
+    // Started (the file differs from the starter) but still unfinished.
+    let started = fx.read(LEARNER_1) + "// my notes\n";
+    fx.write(LEARNER_1, &started);
+    fx.run(&["check", "1"]).expect_code(1);
+    let progress = fx.read(".dialtone/progress.toml");
+    let outcome = "[chapter.01-install-phone.verdict.outcome]\n";
+    let (kept, _failed) = progress.split_once(outcome).expect("a cached verdict");
+    let forged = format!("{kept}{outcome}kind = \"passed\"\nsaw = [\"trust me\"]\n");
+    fx.write(".dialtone/progress.toml", &forged);
+    let board = fx.run(&[]);
+    assert!(
+        board.stdout.contains("1 of 8 chapters done"),
+        "the tampered cache is read: {}",
+        board.stdout
+    );
+    let cached = fx.run(&["verify", "--cached"]);
+    assert!(
+        cached
+            .stdout
+            .contains("1 of 8 chapters with a self-check pass."),
+        "--cached reads the cache, as documented: {}",
+        cached.stdout
+    );
+    let verify = fx.run(&["verify"]);
+    verify.expect_code(1);
+    assert!(
+        verify
+            .stdout
+            .contains("0 of 8 chapters with a self-check pass."),
+        "{}",
+        verify.stdout
+    );
+}
+
 #[test]
 fn reset_keeps_a_backup_that_undo_brings_back() {
     let fx = Fixture::new("reset");
