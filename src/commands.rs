@@ -298,7 +298,7 @@ pub fn hint(ws: &Workspace, ch: &Chapter) -> i32 {
 /// `solution [N]`: the reference answer and a diff against the learner's file.
 pub fn solution(ws: &Workspace, runner: &Runner, ch: &Chapter, peek: bool) -> i32 {
     let path = ws.root.join(ch.solution_path());
-    let Ok(reference) = fs::read_to_string(&path) else {
+    let Ok(reference) = fs::read_to_string(&path).map(|t| without_book_markers(&t)) else {
         anstream::eprintln!(
             "{BAD}error:{BAD:#} chapter {} has no reference answer at {}",
             ch.number,
@@ -371,6 +371,18 @@ pub fn solution(ws: &Workspace, runner: &Runner, ch: &Chapter, peek: bool) -> i3
         }
     }
     0
+}
+
+/// The reference answer as a learner should read it: without the
+/// `// ANCHOR:` lines that only tell the book which part to show.
+fn without_book_markers(text: &str) -> String {
+    text.lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            !(line.starts_with("// ANCHOR:") || line.starts_with("// ANCHOR_END:"))
+        })
+        .flat_map(|line| [line, "\n"])
+        .collect()
 }
 
 /// `reset [N]` and `reset --undo`.
