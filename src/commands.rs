@@ -94,8 +94,11 @@ pub fn board(ws: &Workspace) -> i32 {
     for (ch, st) in c.chapters.iter().zip(&statuses) {
         if part != Some(ch.part) {
             part = Some(ch.part);
-            let title = c.part(ch.part).map(|p| p.title.as_str()).unwrap_or("");
-            anstream::println!("\n{BOLD}Part {}: {title}{BOLD:#}", ch.part);
+            let heading = c.part(ch.part).map_or_else(
+                || format!("Part {}", ch.part),
+                |p| format!("{}: {}", p.label(), p.title),
+            );
+            anstream::println!("\n{BOLD}{heading}{BOLD:#}");
         }
         let here = current.is_some_and(|c| c.number == ch.number);
         let marker = if here { "▸" } else { " " };
@@ -344,7 +347,7 @@ pub fn solution(ws: &Workspace, runner: &Runner, ch: &Chapter, peek: bool) -> i3
     }
     let mine = ws
         .read_learner(ch)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map(|b| without_book_markers(&String::from_utf8_lossy(&b)))
         .unwrap_or_default();
     let diff = similar::TextDiff::from_lines(&mine, &reference);
     if diff.ratio() == 1.0 {

@@ -43,7 +43,7 @@ enum Command {
     /// Exits 0 when your answer passes, 1 when it doesn't yet.
     Check {
         /// The chapter (default: the first one not done).
-        #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(value_name = "N")]
         chapter: Option<u32>,
         /// Run the check even if the file hasn't changed since the last one.
         #[arg(long)]
@@ -62,7 +62,7 @@ enum Command {
     /// Show the next hint for a chapter (one more each time).
     Hint {
         /// The chapter (default: the first one not done).
-        #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(value_name = "N")]
         chapter: Option<u32>,
     },
     /// Show the reference answer and how your file differs from it.
@@ -70,7 +70,7 @@ enum Command {
     /// Only after the chapter passes, unless you confirm (or pass --peek).
     Solution {
         /// The chapter (default: the first one not done).
-        #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(value_name = "N")]
         chapter: Option<u32>,
         /// Show it even though the chapter hasn't passed yet.
         #[arg(long)]
@@ -79,7 +79,7 @@ enum Command {
     /// Put a chapter's starter file back (your version is kept for --undo).
     Reset {
         /// The chapter (default: the first one not done).
-        #[arg(value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(value_name = "N")]
         chapter: Option<u32>,
         /// Bring back the version the last reset replaced.
         #[arg(long)]

@@ -35,6 +35,16 @@ pub struct Part {
     pub title: String,
 }
 
+impl Part {
+    /// "Part II", as the book's sidebar and the operator's board both say it.
+    pub fn label(&self) -> String {
+        let numeral = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
+            .get((self.number as usize).wrapping_sub(1))
+            .map_or_else(|| self.number.to_string(), |r| r.to_string());
+        format!("Part {numeral}")
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Chapter {
