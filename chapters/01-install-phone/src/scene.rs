@@ -65,9 +65,9 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     )?;
     if family != Some(AddressFamily::Inet) {
         return Err(not_this_phone(match family {
-            Some(AddressFamily::Inet6) => "the family is AF_INET6: an IPv6 phone, not the IPv4 phone (AF_INET) this chapter asks for",
-            Some(AddressFamily::Unix) => "the family is AF_UNIX: the in-building intercom, not the IPv4 phone (AF_INET) this chapter asks for",
-            _ => "the phone is on another network, not the IPv4 one (AF_INET) this chapter asks for",
+            Some(AddressFamily::Inet6) => "The family is AF_INET6: an IPv6 phone, not the IPv4 phone (AF_INET) this chapter asks for",
+            Some(AddressFamily::Unix) => "The family is AF_UNIX: the in-building intercom, not the IPv4 phone (AF_INET) this chapter asks for",
+            _ => "The phone is on another network, not the IPv4 one (AF_INET) this chapter asks for",
         }));
     }
     s.note("IPv4. In C you could also ask getsockopt(SO_DOMAIN); the answer is the same")?;

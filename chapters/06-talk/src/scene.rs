@@ -303,7 +303,7 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
     // The note explains the frame only if the bytes on the line are one.
     if peeked != 13 || buf[..4] != 9u32.to_be_bytes() {
         return Err(SceneError::Unexpected(
-            "those bytes are not 4 bytes of length, big-endian, then \"ring ring\": `cargo run -- check 6` explains what write_frame() should say.".into(),
+            "Those bytes are not 4 bytes of length, big-endian, then \"ring ring\": `cargo run -- check 6` explains what write_frame() should say.".into(),
         ));
     }
     s.note("4 bytes of length, big-endian (network byte order): 9, then 9 bytes of payload")?;
@@ -354,7 +354,7 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
     )?;
     if heard.is_some() {
         return Err(SceneError::Unexpected(
-            "the other side hung up, so read() returns 0 (end of file) and read_line() should return None: `cargo run -- check 6` explains.".into(),
+            "The other side hung up, so read() returns 0 (end of file) and read_line() should return None: `cargo run -- check 6` explains.".into(),
         ));
     }
     s.note(

@@ -121,7 +121,7 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
             &format!("hear_out(fd {f}) = Ok({})", show(&heard)),
         )?;
         return Err(SceneError::Unexpected(format!(
-            "you said {} and then \"over\", but hear_out() returned {}: it should read until read() returns 0. `cargo run -- check 7` explains.",
+            "You said {} and then \"over\", but hear_out() returned {}: it should read until read() returns 0. `cargo run -- check 7` explains.",
             show(question),
             show(&heard)
         )));
