@@ -35,29 +35,31 @@ fn starter_fails_with_its_hint() {
 /// Mistake: SOCK_DGRAM (postcards) instead of SOCK_STREAM.
 #[test]
 fn datagram_socket_is_caught() {
-    fn datagram() -> nix::Result<OwnedFd> {
-        socket(
-            AddressFamily::Inet,
-            SockType::Datagram,
-            SockFlag::empty(),
-            None,
-        )
-    }
     let f = expect_mistake(check::run(&answer(datagram)), "ch01.datagram");
     assert!(f.got.contains("SOCK_DGRAM"), "{f}");
+}
+
+fn datagram() -> nix::Result<OwnedFd> {
+    socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::empty(),
+        None,
+    )
+}
+
+fn ipv6() -> nix::Result<OwnedFd> {
+    socket(
+        AddressFamily::Inet6,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
 }
 
 /// Mistake: AF_INET6 (or AF_UNIX) instead of AF_INET.
 #[test]
 fn ipv6_socket_is_caught() {
-    fn ipv6() -> nix::Result<OwnedFd> {
-        socket(
-            AddressFamily::Inet6,
-            SockType::Stream,
-            SockFlag::empty(),
-            None,
-        )
-    }
     let f = expect_mistake(check::run(&answer(ipv6)), "ch01.not-ipv4");
     assert!(f.got.contains("AF_INET6"), "{f}");
 }
@@ -120,8 +122,54 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
     let err = result.expect_err("the starter can't finish the scene");
     let paragraph = err.to_string();
     assert!(
-        !text.contains("socket(AF_INET"),
+        !text.contains("install_phone() ="),
         "the scene should stop before the first call:\n{text}"
     );
     crate::assert_transcript!("ch01-starter", paragraph);
+}
+
+/// The scene with a datagram socket tells what the kernel read back
+/// (SOCK_DGRAM), claims no stream, and stops with one line pointing at the check.
+#[test]
+fn datagram_scene_tells_the_truth_and_stops() {
+    let (text, result) = play(chapter(), |s| scene::play(s, &answer(datagram), &[]));
+    let err = result.expect_err("a postcard box is not the phone this scene narrates");
+    let line = err.to_string();
+    assert!(text.contains("install_phone() = fd"), "{text}");
+    assert!(text.contains("SO_TYPE) = SOCK_DGRAM"), "{text}");
+    assert!(
+        !text.contains("SOCK_STREAM") && !text.contains("a stream:"),
+        "the transcript must not claim a stream:\n{text}"
+    );
+    assert!(
+        !text.contains("no longer our socket"),
+        "the scene should stop, not narrate on:\n{text}"
+    );
+    assert!(
+        line.contains("SOCK_DGRAM") && line.contains("cargo run -- check 1"),
+        "{line}"
+    );
+    assert!(!line.contains('\n'), "one line:\n{line}");
+}
+
+/// The scene with an IPv6 phone says so in the family's words; it doesn't
+/// blame getsockname or claim IPv4.
+#[test]
+fn ipv6_scene_names_the_family_and_stops() {
+    let (text, result) = play(chapter(), |s| scene::play(s, &answer(ipv6), &[]));
+    let err = result.expect_err("an IPv6 phone is not the phone this scene narrates");
+    let line = err.to_string();
+    assert!(text.contains("sa_family = AF_INET6"), "{text}");
+    assert!(
+        !text.contains("IPv4. ") && !text.contains("0.0.0.0"),
+        "the transcript must not claim IPv4:\n{text}"
+    );
+    assert!(
+        line.contains("AF_INET6") && line.contains("IPv6") && line.contains("cargo run -- check 1"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("getsockname") && !line.contains("EAFNOSUPPORT"),
+        "{line}"
+    );
 }

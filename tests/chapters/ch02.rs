@@ -52,13 +52,14 @@ fn starter_fails_with_its_hint() {
     expect_unfinished(check::run(&answer(starter::get_a_number)), chapter());
 }
 
+fn everywhere(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+    bind(phone.as_raw_fd(), &SockaddrIn::new(0, 0, 0, 0, 0))?;
+    getsockname(phone.as_raw_fd())
+}
+
 /// Mistake: 0.0.0.0 (every line into the building) instead of loopback.
 #[test]
 fn all_interfaces_is_caught() {
-    fn everywhere(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
-        bind(phone.as_raw_fd(), &SockaddrIn::new(0, 0, 0, 0, 0))?;
-        getsockname(phone.as_raw_fd())
-    }
     let f = expect_mistake(check::run(&answer(everywhere)), "ch02.all-lines");
     assert!(f.got.contains("0.0.0.0:"), "{f}");
 }
@@ -212,6 +213,32 @@ fn transcript() {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
     crate::assert_transcript!("ch02-transcript", text);
+}
+
+/// The scene with a 0.0.0.0 bind shows what the kernel said (0.0.0.0), never
+/// claims a loopback bind, and stops with one line pointing at the check.
+#[test]
+fn all_interfaces_scene_tells_the_truth_and_stops() {
+    let (text, result) = play(chapter(), |s| scene::play(s, &answer(everywhere), &[]));
+    let err = result.expect_err("a 0.0.0.0 number is not the one this scene narrates");
+    let line = err.to_string();
+    assert!(text.contains("get_a_number(fd"), "{text}");
+    assert!(
+        text.contains("getsockname(fd") && text.contains("= 0.0.0.0:"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("127.0.0.1"),
+        "the transcript must not claim the loopback line:\n{text}"
+    );
+    assert!(
+        !text.contains("EADDRINUSE"),
+        "the scene should stop, not narrate on:\n{text}"
+    );
+    assert!(
+        line.contains("0.0.0.0") && line.contains("cargo run -- check 2") && !line.contains('\n'),
+        "{line}"
+    );
 }
 
 /// The scene with the starter stops at get_a_number() with one friendly paragraph.

@@ -67,16 +67,17 @@ fn forgetting_listen_is_caught() {
     );
 }
 
+fn everywhere() -> Phone {
+    let phone = install(SockType::Stream)?;
+    bind(phone.as_raw_fd(), &SockaddrIn::new(0, 0, 0, 0, 0))?;
+    listen(&phone, Backlog::new(4)?)?;
+    let number = getsockname(phone.as_raw_fd())?;
+    Ok((phone, number))
+}
+
 /// Mistake: 0.0.0.0 (every line into the building) instead of loopback.
 #[test]
 fn all_interfaces_is_caught() {
-    fn everywhere() -> Phone {
-        let phone = install(SockType::Stream)?;
-        bind(phone.as_raw_fd(), &SockaddrIn::new(0, 0, 0, 0, 0))?;
-        listen(&phone, Backlog::new(4)?)?;
-        let number = getsockname(phone.as_raw_fd())?;
-        Ok((phone, number))
-    }
     let f = expect_mistake(check::run(&answer(everywhere)), "ch03.all-lines");
     assert!(f.got.contains("0.0.0.0:"), "{f}");
 }
@@ -235,6 +236,36 @@ fn transcript() {
         .count();
     assert_eq!(through, 2, "two calls on hold:\n{text}");
     crate::assert_transcript!("ch03-transcript", text);
+}
+
+/// The scene with a 0.0.0.0 phone shows what getsockname said and stops:
+/// after the learner's call, nothing claims a loopback bind.
+#[test]
+fn all_interfaces_scene_tells_the_truth_and_stops() {
+    let (text, result) = play(chapter(), |s| scene::play(s, &answer(everywhere), &[]));
+    let err = result.expect_err("a 0.0.0.0 phone is not the one this scene narrates");
+    let line = err.to_string();
+    // Before the learner's call, the scene's own switched-off phone is on
+    // 127.0.0.1 (the scene bound it); from the call on, only the learner's.
+    let (_, after) = text
+        .split_once("open_for_calls() =")
+        .unwrap_or_else(|| panic!("the learner's call should be shown:\n{text}"));
+    assert!(
+        after.contains("getsockname(fd") && after.contains("= 0.0.0.0:"),
+        "{text}"
+    );
+    assert!(
+        !after.contains("127.0.0.1"),
+        "after open_for_calls(), the transcript must not claim the loopback line:\n{text}"
+    );
+    assert!(
+        !text.contains("a caller dials"),
+        "the scene should stop, not narrate on:\n{text}"
+    );
+    assert!(
+        line.contains("0.0.0.0") && line.contains("cargo run -- check 3") && !line.contains('\n'),
+        "{line}"
+    );
 }
 
 /// The scene with the starter stops at open_for_calls() with one friendly paragraph.

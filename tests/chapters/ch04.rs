@@ -69,6 +69,69 @@ fn binding_a_fixed_number_is_caught() {
         f.got.contains("4444") || f.got.contains("EADDRINUSE"),
         "{f}"
     );
+    if f.got.contains("getsockname = 127.0.0.1:4444") {
+        assert!(f.got.contains("port 4444 not in "), "{f}");
+    }
+}
+
+/// A loopback number just below the ephemeral pool, held for the tests by a
+/// holder socket (SO_REUSEPORT lets an answer bind it too). Found by trying
+/// ports downwards from the pool's edge, so no port number is hard-wired.
+fn outside_the_pool() -> &'static (OwnedFd, SockaddrIn) {
+    static HOLDER: OnceLock<(OwnedFd, SockaddrIn)> = OnceLock::new();
+    HOLDER.get_or_init(|| {
+        let (low, _) = party::ephemeral_range().expect("Linux has ip_local_port_range");
+        (1024..low)
+            .rev()
+            .find_map(|port| {
+                let phone = stream().ok()?;
+                setsockopt(&phone, sockopt::ReusePort, &true).ok()?;
+                let number = SockaddrIn::new(127, 0, 0, 1, port);
+                bind(phone.as_raw_fd(), &number).ok()?;
+                Some((phone, number))
+            })
+            .expect("some port below the pool is free")
+    })
+}
+
+/// Mistake: bind() to the held number outside the pool, then connect().
+fn bound_outside_the_pool(number: SockaddrIn) -> nix::Result<OwnedFd> {
+    let phone = stream()?;
+    setsockopt(&phone, sockopt::ReusePort, &true)?;
+    bind(phone.as_raw_fd(), &outside_the_pool().1)?;
+    connect(phone.as_raw_fd(), &number)?;
+    Ok(phone)
+}
+
+/// Mistake: a fixed number outside the ephemeral pool. The verdict's got line
+/// must say the port is NOT in the pool, not contradict itself.
+#[test]
+fn a_fixed_number_outside_the_pool_says_not_in() {
+    let f = expect_mistake(
+        check::run(&answer(bound_outside_the_pool)),
+        "ch04.bound-fixed",
+    );
+    let port = outside_the_pool().1.port();
+    assert!(f.got.contains(&format!(":{port}")), "{f}");
+    assert!(
+        f.got.contains(&format!("port {port} not in ")),
+        "the got line must say the port is not in the pool:\n{f}"
+    );
+    assert!(f.expected.contains(" in "), "{f}");
+}
+
+/// The scene with that answer shows the kernel's numbers and never claims
+/// dial() went without bind().
+#[test]
+fn bound_outside_the_pool_scene_claims_no_unbound_dial() {
+    let (text, _) = play(chapter(), |s| {
+        scene::play(s, &answer(bound_outside_the_pool), &[])
+    });
+    assert!(text.contains("OUTSIDE the ephemeral pool"), "{text}");
+    assert!(
+        !text.contains("you never called bind()") && !text.contains("socket(AF_INET"),
+        "the transcript must not claim what dial() did inside:\n{text}"
+    );
 }
 
 /// Mistake: a fixed number that happens to sit inside the ephemeral pool. The
@@ -223,7 +286,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
     let (text, result) = play(chapter(), |s| scene::play(s, &answer(starter::dial), &[]));
     let err = result.expect_err("the starter can't finish the scene");
     assert!(
-        !text.contains("connect(fd"),
+        !text.contains("dial(127."),
         "the scene should stop before the call:\n{text}"
     );
     crate::assert_transcript!("ch04-starter", err.to_string());

@@ -70,14 +70,15 @@ fn accepting_but_returning_the_wall_phone_is_caught() {
     expect_mistake(check::run(&answer(mixed_up)), "ch05.listening-socket");
 }
 
+fn own(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+    let line = accept(phone)?;
+    let me = getsockname(line.as_raw_fd())?;
+    Ok((line, me))
+}
+
 /// Mistake: getsockname (your own number) instead of getpeername.
 #[test]
 fn own_number_as_caller_id_is_caught() {
-    fn own(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
-        let line = accept(phone)?;
-        let me = getsockname(line.as_raw_fd())?;
-        Ok((line, me))
-    }
     let f = expect_mistake(check::run(&answer(own)), "ch05.own-number");
     assert!(f.syscall.contains("getpeername"), "{f}");
 }
@@ -191,6 +192,35 @@ fn transcript() {
     crate::assert_transcript!("ch05-transcript", text);
 }
 
+/// The scene with a pick_up() that returns its own number as caller ID:
+/// the getpeername line is the kernel's answer, not pick_up()'s claim.
+#[test]
+fn own_number_scene_shows_the_kernels_caller_id() {
+    let (text, _) = play(chapter(), |s| scene::play(s, &answer(own), &[]));
+    let line = |needle: &str| -> &str {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} line in:\n{text}"))
+    };
+    // `pick_up(fd P) = Ok((fd L, ADDR)), ...` and `getpeername(fd L) = ADDR`.
+    let returned = line("pick_up(fd")
+        .split_once("Ok((fd ")
+        .and_then(|(_, rest)| rest.split_once(", "))
+        .and_then(|(_, rest)| rest.split_once("))"))
+        .map(|(addr, _)| addr)
+        .unwrap_or_else(|| panic!("pick_up()'s answer should be shown:\n{text}"));
+    let peer = line("getpeername(fd")
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default();
+    assert_ne!(
+        returned, peer,
+        "getpeername should show the kernel's caller ID, not pick_up()'s:\n{text}"
+    );
+    assert!(!text.contains("accept(fd"), "{text}");
+    assert!(text.contains("they DON'T match"), "{text}");
+}
+
 /// The scene with the starter stops at pick_up() with one friendly paragraph.
 #[test]
 fn starter_scene_stops_with_a_friendly_paragraph() {
@@ -199,7 +229,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
     });
     let err = result.expect_err("the starter can't finish the scene");
     assert!(
-        !text.contains("accept(fd"),
+        !text.contains("pick_up(fd"),
         "the scene should stop before accept:\n{text}"
     );
     crate::assert_transcript!("ch05-starter", err.to_string());

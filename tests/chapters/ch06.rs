@@ -322,14 +322,37 @@ fn a_swallowed_reset_is_caught() {
 
 // ------------------------------------------------------------- frames
 
+fn little(line: &OwnedFd, payload: &[u8]) -> nix::Result<()> {
+    let mut f = (payload.len() as u32).to_le_bytes().to_vec();
+    f.extend_from_slice(payload);
+    solution::send_all(line, &f)
+}
+
+/// The scene with a little-endian write_frame() shows the bytes the kernel
+/// holds and doesn't explain them as a big-endian length; it stops instead.
+#[test]
+fn little_endian_scene_claims_no_big_endian_frame() {
+    let wrong = check::Answer {
+        write_frame: little,
+        ..SOLUTION
+    };
+    let (text, result) = play(chapter(), |s| scene::play(s, &wrong, &[]));
+    let err = result.expect_err("a little-endian frame is not the one this scene narrates");
+    assert!(text.contains("[09, 00, 00, 00]"), "{text}");
+    assert!(
+        !text.contains("big-endian (network byte order): 9"),
+        "the transcript must not explain these bytes as a big-endian length:\n{text}"
+    );
+    let line = err.to_string();
+    assert!(
+        line.contains("cargo run -- check 6") && !line.contains('\n'),
+        "{line}"
+    );
+}
+
 /// Mistake: the length in the machine's own (little-endian) byte order.
 #[test]
 fn a_little_endian_length_is_caught() {
-    fn little(line: &OwnedFd, payload: &[u8]) -> nix::Result<()> {
-        let mut f = (payload.len() as u32).to_le_bytes().to_vec();
-        f.extend_from_slice(payload);
-        solution::send_all(line, &f)
-    }
     expect_mistake(
         check::run(&check::Answer {
             write_frame: little,

@@ -138,6 +138,34 @@ fn one_read_is_caught() {
     assert!(f.got.contains("I'll "), "{f}");
 }
 
+/// The scene with a hear_out() that takes only a few bytes shows what it
+/// returned, claims no read() = 0 and stops with one line.
+#[test]
+fn a_short_hear_out_scene_claims_no_end_of_file() {
+    fn a_few(line: &OwnedFd) -> nix::Result<Vec<u8>> {
+        let mut buf = [0u8; 4];
+        let n = read(line, &mut buf)?;
+        Ok(buf[..n].to_vec())
+    }
+    let wrong = check::Answer {
+        hear_out: a_few,
+        ..SOLUTION
+    };
+    let (text, result) = play(chapter(), |s| scene::play(s, &wrong, &[]));
+    let err = result.expect_err("a question heard in part is not what this scene narrates");
+    assert!(text.contains("hear_out(fd"), "{text}");
+    assert!(
+        !text.contains("read() returned 0 after it")
+            && !text.contains("to the end of your question"),
+        "the transcript must not claim hear_out() heard the question out:\n{text}"
+    );
+    let line = err.to_string();
+    assert!(
+        line.contains("cargo run -- check 7") && !line.contains('\n'),
+        "{line}"
+    );
+}
+
 /// Mistake: any error ends the call quietly, as if it were a goodbye.
 #[test]
 fn a_swallowed_reset_is_caught() {

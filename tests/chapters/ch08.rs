@@ -201,6 +201,17 @@ fn treating_bytes_as_text_is_caught() {
     }
     let f = expect_mistake(check::run(&with_answer(as_text)), "ch08.binary-garbled");
     assert!(f.syscall.contains("bytes, not text"), "{f}");
+    // Bytes 0x00-0x7f are valid UTF-8 and come back as they went; 0x80 is
+    // the first that lossy text turns into U+FFFD (0xef 0xbf 0xbd). Both
+    // lines name that offset and show the bytes there.
+    assert!(
+        f.expected.contains("byte 128: 0x80 0x81"),
+        "expected should show the bytes where they differ:\n{f}"
+    );
+    assert!(
+        f.got.contains("byte 128: 0xef 0xbf 0xbd"),
+        "got should show the bytes where they differ:\n{f}"
+    );
 }
 
 /// Mistake: read() = 0 taken for an error.

@@ -5,8 +5,9 @@
 //! yet: a phone without a number can't be called (chapter 2).
 
 use crate::check::Answer;
-use dialtone_kit::scene::{sys, Scene, SceneResult, Who};
+use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{args, kernel, learner, names};
+use nix::sys::socket::{AddressFamily, SockType};
 use std::os::fd::AsRawFd;
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
@@ -17,15 +18,17 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
 
     // ANCHOR: install
     let phone = learner::call(s.chapter, "install_phone", answer.install_phone)?.map_err(sys(
-        "socket(AF_INET, SOCK_STREAM, 0)",
+        "install_phone()",
         "Check the arguments you pass to socket().",
     ))?;
     let fd = phone.as_raw_fd();
     // ANCHOR_END: install
+    // Only the descriptor is known here: what kind of phone it is, the kernel
+    // says next. The transcript never claims more than it has read back.
     s.step(
         Who::You,
         "install a phone",
-        &format!("socket(AF_INET, SOCK_STREAM, 0) = fd {fd}"),
+        &format!("install_phone() = fd {fd}"),
     )?;
     s.note("a socket is a file descriptor: the same kind of small number open() gives for a file")?;
     let target = kernel::fd_target(fd);
@@ -36,7 +39,6 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     // ANCHOR: ask
     let kind = kernel::line_kind(&phone).map_err(sys("getsockopt(SO_TYPE)", "Is it a socket?"))?;
     let family = kernel::network(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
-    let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it an IPv4 socket?"))?;
     // ANCHOR_END: ask
     s.step(
         Who::You,
@@ -46,6 +48,12 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
             names::sock_type(kind)
         ),
     )?;
+    if kind != SockType::Stream {
+        return Err(not_this_phone(match kind {
+            SockType::Datagram => "SO_TYPE says SOCK_DGRAM: a postcard box, not the phone this chapter asks for (a SOCK_STREAM line)",
+            _ => "SO_TYPE says this is another kind of line, not the phone this chapter asks for (a SOCK_STREAM line)",
+        }));
+    }
     s.note("a stream: a two-way conversation, bytes arrive in order or not at all")?;
     s.step(
         Who::You,
@@ -55,13 +63,26 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
             family.map(names::family).unwrap_or("none")
         ),
     )?;
+    if family != Some(AddressFamily::Inet) {
+        return Err(not_this_phone(match family {
+            Some(AddressFamily::Inet6) => "The family is AF_INET6: an IPv6 phone, not the IPv4 phone (AF_INET) this chapter asks for",
+            Some(AddressFamily::Unix) => "The family is AF_UNIX: the in-building intercom, not the IPv4 phone (AF_INET) this chapter asks for",
+            _ => "The phone is on another network, not the IPv4 one (AF_INET) this chapter asks for",
+        }));
+    }
     s.note("IPv4. In C you could also ask getsockopt(SO_DOMAIN); the answer is the same")?;
+    // An IPv4 phone, so getsockname's answer reads as an IPv4 number.
+    let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
     s.step(
         Who::You,
         "ask what your number is",
         &format!("getsockname(fd {fd}) = {}", names::addr(&number)),
     )?;
-    s.note("no number yet: 0.0.0.0 port 0 means unnumbered, so nobody can ring this phone")?;
+    if number.port() == 0 && number.ip().is_unspecified() {
+        s.note("no number yet: 0.0.0.0 port 0 means unnumbered, so nobody can ring this phone")?;
+    } else {
+        s.note("this phone already has a number: install_phone() should only install (chapter 2 numbers it)")?;
+    }
     s.pause()?;
 
     // ANCHOR: hangup
@@ -90,4 +111,13 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     s.pause()?;
     s.moral()?;
     Ok(())
+}
+
+/// The kernel says this is not the phone the chapter asks for: say so in one
+/// line and stop, rather than narrate on as if it were. The self-check names
+/// the mistake and the fix.
+fn not_this_phone(what: &str) -> SceneError {
+    SceneError::Unexpected(format!(
+        "{what}. `cargo run -- check 1` explains what to change."
+    ))
 }

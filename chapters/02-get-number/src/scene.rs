@@ -12,6 +12,7 @@ use dialtone_kit::{args, kernel, learner, names};
 use nix::sys::socket::{
     bind, getsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn,
 };
+use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
@@ -100,14 +101,30 @@ fn your_number(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), 
         "ask the exchange for any free number on the loopback line",
         &format!("get_a_number(fd {fd}) = Ok({})", names::addr(&returned)),
     )?;
-    s.note(&format!(
-        "inside, bind(fd {fd}, 127.0.0.1 port 0): port 0 means \"any free number, please\""
-    ))?;
+    // What get_a_number() did inside, the scene can't see; only the kernel's
+    // answer (getsockname, above) is evidence. So the note says what the
+    // reference answer does, and only when the kernel agrees with it.
+    let loopback = number.ip() == Ipv4Addr::LOCALHOST;
+    if loopback {
+        s.note(&format!(
+            "inside, the reference answer calls bind(fd {fd}, 127.0.0.1 port 0): port 0 means \"any free number, please\""
+        ))?;
+    }
     s.step(
         Who::Exchange,
         &format!("your number is {}", names::addr(&number)),
         &format!("getsockname(fd {fd}) = {}", names::addr(&number)),
     )?;
+    if !loopback {
+        let line = if number.ip().is_unspecified() {
+            "0.0.0.0: every line into this machine".to_string()
+        } else {
+            number.ip().to_string()
+        };
+        return Err(SceneError::Unexpected(format!(
+            "getsockname says {line}, not the loopback line 127.0.0.1 this chapter asks for. `cargo run -- check 2` explains what to change."
+        )));
+    }
     if returned == number {
         s.note("bind() only says yes or no; getsockname() is how you learn which number you got")?;
     } else {

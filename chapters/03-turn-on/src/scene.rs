@@ -10,6 +10,7 @@ use crate::check::{dial, Answer, RING_OUT};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{args, kernel, learner, names};
 use nix::sys::socket::{bind, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
@@ -124,7 +125,26 @@ fn switched_on(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), 
         "open a phone for calls: install it, number it, switch it on",
         &format!("open_for_calls() = Ok((fd {fd}, {}))", names::addr(&number)),
     )?;
-    s.note("inside: socket(), bind(127.0.0.1 port 0), listen(fd, backlog), getsockname()")?;
+    // What open_for_calls() did inside, the scene can't see: it asks the
+    // kernel which number the phone really has, and only says what the
+    // reference answer does when the kernel agrees with it.
+    let filed = kernel::own_number(&phone).map_err(sys("getsockname", "Is it an IPv4 socket?"))?;
+    if filed.ip() != Ipv4Addr::LOCALHOST {
+        s.step(
+            Who::Exchange,
+            &format!("this phone's number is {}", names::addr(&filed)),
+            &format!("getsockname(fd {fd}) = {}", names::addr(&filed)),
+        )?;
+        let line = if filed.ip().is_unspecified() {
+            "0.0.0.0: every line into this machine".to_string()
+        } else {
+            filed.ip().to_string()
+        };
+        return Err(SceneError::Unexpected(format!(
+            "getsockname says {line}, not the loopback line 127.0.0.1 this chapter asks for. `cargo run -- check 3` explains what to change."
+        )));
+    }
+    s.note("inside, the reference answer calls socket(), bind(127.0.0.1 port 0), listen(fd, backlog), getsockname()")?;
     s.step(
         Who::You,
         "ask the exchange whether this phone is switched on",

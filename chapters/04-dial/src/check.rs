@@ -122,11 +122,21 @@ fn check_own_number(phone: &OwnedFd) -> Result<SockaddrIn, Failure> {
     if own.ip() == Ipv4Addr::LOCALHOST && pooled {
         return Ok(own);
     }
-    Err(bound_fixed(format!(
-        "getsockname = {}{}",
-        names::addr(&own),
-        pool_words()
-    )))
+    // Say what is wrong with the number, in the kernel's own terms: a port
+    // outside the pool is "not in" it, never "in" it.
+    let mut got = format!("getsockname = {}", names::addr(&own));
+    if own.ip() != Ipv4Addr::LOCALHOST {
+        got.push_str(", not the loopback address 127.0.0.1");
+    }
+    if !pooled {
+        if let Some((low, high)) = party::ephemeral_range() {
+            got.push_str(&format!(
+                ", port {} not in {low}-{high} (/proc/sys/net/ipv4/ip_local_port_range)",
+                own.port()
+            ));
+        }
+    }
+    Err(bound_fixed(got))
 }
 
 /// The check's phone rang, and the call on it comes from the learner's phone.

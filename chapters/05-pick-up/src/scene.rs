@@ -101,20 +101,31 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
     // ANCHOR_END: pick_up
     let lfd = line.as_raw_fd();
+    // What pick_up() did inside, the scene can't see: it shows what pick_up()
+    // returned, then asks the kernel who is on the line it handed back.
     s.step(
         Who::You,
         "pick up",
-        &format!("accept(fd {pfd}) = fd {lfd}, a new descriptor"),
+        &format!(
+            "pick_up(fd {pfd}) = Ok((fd {lfd}, {})), {}",
+            names::addr(&caller_id),
+            if lfd == pfd {
+                "the SAME descriptor as the phone on the wall"
+            } else {
+                "a new descriptor"
+            }
+        ),
     )?;
+    let peer = caller_id_of(&line)?;
     s.step(
         Who::You,
         "read the caller ID",
-        &format!("getpeername(fd {lfd}) = {}", names::addr(&caller_id)),
+        &format!("getpeername(fd {lfd}) = {}", names::addr(&peer)),
     )?;
     s.note(&format!(
         "the caller's own number (its getsockname) is {}: {}",
         names::addr(&caller_number),
-        if caller_id == caller_number {
+        if peer == caller_number && caller_id == peer {
             "they match"
         } else {
             "they DON'T match: run `cargo test -p ch05-pick-up`"
@@ -311,11 +322,19 @@ fn real(s: &mut Scene, answer: &Answer, wanted: SockaddrIn) -> SceneResult {
         sys("accept", "A call was ringing: check what pick_up() does."),
     )?;
     let lfd = line.as_raw_fd();
-    s.step(Who::You, "pick up", &format!("accept(fd {pfd}) = fd {lfd}"))?;
+    s.step(
+        Who::You,
+        "pick up",
+        &format!(
+            "pick_up(fd {pfd}) = Ok((fd {lfd}, {}))",
+            names::addr(&caller_id)
+        ),
+    )?;
+    let peer = caller_id_of(&line)?;
     s.step(
         Who::You,
         "read the caller ID",
-        &format!("getpeername(fd {lfd}) = {}", names::addr(&caller_id)),
+        &format!("getpeername(fd {lfd}) = {}", names::addr(&peer)),
     )?;
     say(
         s,
@@ -401,4 +420,12 @@ fn switch_on(wanted: &SockaddrIn) -> Result<OwnedFd, SceneError> {
     )
     .map_err(sys(format!("listen on {at}"), "Check the address."))?;
     Ok(phone)
+}
+
+/// The kernel's caller ID for the line pick_up() returned: `getpeername`.
+fn caller_id_of(line: &OwnedFd) -> Result<SockaddrIn, SceneError> {
+    kernel::other_end(line).map_err(sys(
+        "getpeername",
+        "pick_up() should return the line accept() gave, and the caller ID with it.",
+    ))
 }

@@ -83,6 +83,19 @@ fn settle(fd: &OwnedFd, n: usize) -> SceneResult {
     }
 }
 
+/// Waits for `n` bytes a learner's function said it sent; if they never
+/// come, that function is the one to look at, not the machine.
+fn learner_said(fd: &OwnedFd, n: usize, function: &str) -> SceneResult {
+    if wire::wait_until_queued(fd, n, PATIENCE) {
+        Ok(())
+    } else {
+        Err(SceneError::Unexpected(format!(
+            "{function} returned Ok, but fewer than {n} bytes reached the other end within {} s: `cargo run -- check 6` explains.",
+            PATIENCE.as_secs()
+        )))
+    }
+}
+
 fn two_writes_one_read(s: &mut Scene, you: &OwnedFd, friend: &OwnedFd) -> SceneResult {
     // ANCHOR: two_writes
     said(s, friend, b"hello\n")?;
@@ -214,6 +227,8 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
         "Your send_all() returned the kernel's error.",
     ))?;
     // ANCHOR_END: framed_lines
+    // send_all() said Ok; the bytes on the line are the evidence.
+    learner_said(you, two_lines.len(), "send_all()")?;
     s.step(
         Who::Callee,
         "says two lines, every byte of them",
@@ -223,8 +238,7 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
             show(two_lines)
         ),
     )?;
-    s.note("send_all() loops: write() may take fewer bytes than offered (the self-check makes sure it does)")?;
-    settle(you, two_lines.len())?;
+    s.note("send_all() must loop: write() may take fewer bytes than offered (the self-check makes sure yours does)")?;
     let mut pending = Vec::new();
     for _ in 0..2 {
         let (line, read_line) = (Arc::clone(you), answer.read_line);
@@ -270,7 +284,7 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
             friend.as_raw_fd()
         ),
     )?;
-    settle(you, 13)?;
+    learner_said(you, 13, "write_frame()")?;
     let mut buf = [0u8; 64];
     let peeked = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_PEEK).map_err(sys(
         "recv(MSG_PEEK)",
@@ -286,6 +300,12 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
             show(&buf[4.min(peeked)..peeked])
         ),
     )?;
+    // The note explains the frame only if the bytes on the line are one.
+    if peeked != 13 || buf[..4] != 9u32.to_be_bytes() {
+        return Err(SceneError::Unexpected(
+            "Those bytes are not 4 bytes of length, big-endian, then \"ring ring\": `cargo run -- check 6` explains what write_frame() should say.".into(),
+        ));
+    }
     s.note("4 bytes of length, big-endian (network byte order): 9, then 9 bytes of payload")?;
     let (line, read_frame) = (Arc::clone(you), answer.read_frame);
     let heard = learner::call(s.chapter, "read_frame", move || read_frame(&line))?.map_err(sys(
@@ -332,6 +352,11 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
                 .map_or("None".into(), |l| format!("Some({})", show(l)))
         ),
     )?;
+    if heard.is_some() {
+        return Err(SceneError::Unexpected(
+            "The other side hung up, so read() returns 0 (end of file) and read_line() should return None: `cargo run -- check 6` explains.".into(),
+        ));
+    }
     s.note(
         "read() returned 0: end of file, the other side hung up. Chapter 7 is all about hanging up",
     )?;

@@ -112,6 +112,20 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         "hear_out()",
         "Your hear_out() returned the kernel's error.",
     ))?;
+    // Inside hear_out() the scene can't see; what it returned is the
+    // evidence. Only the whole question means it read on until read() = 0.
+    if heard != question {
+        s.step(
+            Who::Callee,
+            "hears something other than your question",
+            &format!("hear_out(fd {f}) = Ok({})", show(&heard)),
+        )?;
+        return Err(SceneError::Unexpected(format!(
+            "You said {} and then \"over\", but hear_out() returned {}: it should read until read() returns 0. `cargo run -- check 7` explains.",
+            show(question),
+            show(&heard)
+        )));
+    }
     s.step(
         Who::Callee,
         "hears you out, to the end of your question",

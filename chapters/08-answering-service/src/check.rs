@@ -493,12 +493,25 @@ fn diagnose(symptom: Symptom, who: &str) -> Failure {
             .syscall("one read() is not one message: a stream has no message boundaries. Loop on read() until it returns 0."),
         Symptom::Garbled { said, heard } => {
             let binary = said.len() == 256;
+            // Name the first byte that differs and show a few bytes there on
+            // both lines: a quote of the first 40 bytes may look the same on
+            // both while the trouble starts further on.
+            let at = first_difference(&said, heard.bytes());
             Failure::new(
                 if binary { "ch08.binary-garbled" } else { "ch08.echo-garbled" },
                 format!("{who} said back something other than what it heard"),
             )
-            .expected(format!("{} said back unchanged", show(&said)))
-            .got(format!("{} came back{}", show(heard.bytes()), ending(&heard)))
+            .expected(format!(
+                "{} said back unchanged; {}",
+                show(&said),
+                show_at(&said, at)
+            ))
+            .got(format!(
+                "{} came back{}; {}",
+                show(heard.bytes()),
+                ending(&heard),
+                show_at(heard.bytes(), at)
+            ))
             .phone(if binary {
                 "the caller spoke a language you don't know, so you repeated it wrong. Repeat the sounds, not the words."
             } else {
@@ -536,7 +549,12 @@ fn describe(symptom: &Symptom) -> String {
             ending(h)
         ),
         Symptom::OneRead(h) => format!("after the first piece: {}{}", show(h.bytes()), ending(h)),
-        Symptom::Garbled { heard, .. } => format!("{}{}", show(heard.bytes()), ending(heard)),
+        Symptom::Garbled { said, heard } => format!(
+            "{}{}; {}",
+            show(heard.bytes()),
+            ending(heard),
+            show_at(heard.bytes(), first_difference(said, heard.bytes()))
+        ),
         Symptom::NoEnd(h) => format!(
             "no end of file within {} s of the caller's shutdown(SHUT_WR){}",
             PATIENCE.as_secs(),
@@ -556,6 +574,24 @@ fn ending(heard: &Heard) -> &'static str {
         Heard::Quiet(_) => " (then silence)",
         Heard::HungUp(_) => " (then the line went dead)",
     }
+}
+
+/// A few bytes from offset `at`, in hex: `byte 128: 0x80 0x81 0x82 ...`.
+fn show_at(bytes: &[u8], at: usize) -> String {
+    const FEW: usize = 6;
+    let Some(from) = bytes.get(at..) else {
+        return format!("byte {at}: nothing (only {} bytes)", bytes.len());
+    };
+    if from.is_empty() {
+        return format!("byte {at}: nothing (it ends there)");
+    }
+    let hex: Vec<String> = from
+        .iter()
+        .take(FEW)
+        .map(|b| format!("0x{b:02x}"))
+        .collect();
+    let more = if from.len() > FEW { " ..." } else { "" };
+    format!("byte {at}: {}{more}", hex.join(" "))
 }
 
 /// Bytes as a short, readable quote.
