@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod check;
+pub mod child;
 pub mod course;
 pub mod kernel;
 pub mod learner;

@@ -120,6 +120,19 @@ fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Says all of `bytes` on `fd`: the checks' and callers' own write loop (a
+/// check can't lean on the learner's `send_all` to test it).
+pub fn say_all<F: AsFd>(fd: &F, mut bytes: &[u8]) -> nix::Result<()> {
+    while !bytes.is_empty() {
+        match nix::unistd::write(fd, bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Slams the phone down: `SO_LINGER` on with a 0 s linger, then `close`. The
 /// kernel throws away anything unsent and sends a reset (RST), so the other
 /// side's next `read` or `write` fails with `ECONNRESET` instead of reading

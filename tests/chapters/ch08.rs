@@ -9,15 +9,15 @@
 
 use ch08_answering_service::caller::{self, Heard};
 use ch08_answering_service::{chapter, check, scene, service, GREETING};
+use dialtone_kit::child::run_limited;
 use dialtone_kit::kernel;
 use dialtone_kit::scene::SceneError;
 use nix::errno::Errno;
 use nix::sys::socket::{accept, recv, send, MsgFlags, SockaddrIn};
 use nix::unistd::{read, write};
-use std::io::{Read, Write};
 use std::os::fd::{IntoRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -355,7 +355,7 @@ fn waiting_on_a_dead_line_is_caught() {
                 Ok(n) => n,
                 // "they'll call back": they won't; this waits for ever.
                 Err(Errno::ECONNRESET) => loop {
-                    thread::sleep(Duration::from_millis(50));
+                    thread::park();
                 },
                 Err(e) => return Err(e),
             };
@@ -761,73 +761,27 @@ fn missing(what: &str, package: &str) {
     eprintln!("note: {what}, so this real-world test is skipped; {advice} to run it");
 }
 
-/// A child process that is killed and reaped however the test ends.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Runs `command` with `input` on its stdin; its stdout, or why not. Killed
 /// and reaped after `limit`.
 fn run(command: &mut Command, input: Vec<u8>, limit: Duration) -> Result<Vec<u8>, String> {
     run_both(command, input, limit).map(|(out, _)| out)
 }
 
-/// Like [`run`], returning stdout and stderr.
+/// Like [`run`], returning stdout and stderr; a failed exit is an error.
 fn run_both(
     command: &mut Command,
     input: Vec<u8>,
     limit: Duration,
 ) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start {command:?}: {e}"))?;
-    let mut child = Reaped(child);
-    let mut stdin = child.0.stdin.take().expect("stdin was piped");
-    let mut stdout = child.0.stdout.take().expect("stdout was piped");
-    let mut stderr = child.0.stderr.take().expect("stderr was piped");
-    // Feed and drain on threads, so neither pipe can fill up and stall the child.
-    let feeding = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stdout.read_to_end(&mut b);
-        b
-    });
-    let err = thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stderr.read_to_end(&mut b);
-        b
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.0.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
-            _ => {
-                drop(child); // kill and reap
-                return Err(format!("{command:?} did not finish within {limit:?}"));
-            }
-        }
-    };
-    let _ = feeding.join();
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
-    if !status.success() {
+    let ran = run_limited(command, &input, limit)?;
+    if !ran.status.success() {
         return Err(format!(
-            "{command:?} exited with {status}: {}",
-            String::from_utf8_lossy(&err)
+            "{command:?} exited with {}: {}",
+            ran.status,
+            String::from_utf8_lossy(&ran.stderr)
         ));
     }
-    Ok((out, err))
+    Ok((ran.stdout, ran.stderr))
 }
 
 const TOOL_LIMIT: Duration = Duration::from_secs(20);

@@ -7,18 +7,15 @@
 //! waits on (or rebuilds) the suite's own. Every run is killed and reaped if
 //! it outlives its limit.
 
+use dialtone_kit::child::run_limited;
 use dialtone_kit::course::{self, Chapter};
-use nix::sys::signal::{kill, Signal};
 use nix::sys::socket::{
     bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
 };
-use nix::unistd::Pid;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::sync::OnceLock;
-use std::thread;
 use std::time::Duration;
 
 /// Long enough for a cold build of nix, the kit and eight chapters.
@@ -33,35 +30,11 @@ struct Run {
     stderr: String,
 }
 
-/// Runs `command` with no stdin; killed (SIGKILL) and reaped after `limit`.
-/// No polling: one thread owns the child and waits for it, so its pid can't
-/// be reused before the kill.
+/// Runs `command` with an empty stdin, under `limit` (killed and reaped after).
 fn run(command: &mut Command, limit: Duration) -> Result<Run, String> {
-    let what = format!("{command:?}");
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_remove("RUST_BACKTRACE")
-        .spawn()
-        .map_err(|e| format!("could not start {what}: {e}"))?;
-    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in an i32"));
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let finished = match rx.recv_timeout(limit) {
-        Ok(output) => output,
-        Err(_) => {
-            // Unreaped until the waiting thread returns, so the pid is still ours.
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = rx.recv();
-            return Err(format!("{what} did not finish within {limit:?}"));
-        }
-    };
-    let out = finished.map_err(|e| format!("waiting for {what}: {e}"))?;
+    let out = run_limited(command.env_remove("RUST_BACKTRACE"), b"", limit)?;
     Ok(Run {
-        code: out.status.code(),
+        code: out.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     })

@@ -213,7 +213,7 @@ impl Fixture {
             }
         });
         Spawned {
-            child,
+            child: Some(child),
             stdin,
             lines: rx,
             seen: String::new(),
@@ -289,14 +289,15 @@ fn command(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// Generous: the base fixture's first check builds every chapter once.
+const RUN_LIMIT: Duration = Duration::from_secs(600);
+
 fn run_in(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let start = Instant::now();
-    let out = command(root, args, env)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the operator runs");
+    let out = dialtone_kit::child::run_limited(&mut command(root, args, env), b"", RUN_LIMIT)
+        .unwrap_or_else(|why| panic!("the operator didn't give a verdict: {why}"));
     Run {
-        code: out.status.code(),
+        code: out.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: start.elapsed(),
@@ -305,7 +306,8 @@ fn run_in(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 
 /// A running `dialtone watch`.
 pub struct Spawned {
-    child: Child,
+    /// Taken by `finish`, which waits for it on a thread of its own.
+    child: Option<Child>,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
     seen: String,
@@ -326,7 +328,9 @@ impl Spawned {
                     }
                 }
                 Err(_) => {
-                    let _ = self.child.kill();
+                    if let Some(child) = self.child.as_mut() {
+                        let _ = child.kill();
+                    }
                     panic!("watch never printed {text:?}; it printed:\n{}", self.seen);
                 }
             }
@@ -354,27 +358,39 @@ impl Spawned {
             rest.push_str(&line);
             rest.push('\n');
         }
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+        // The child's output has ended; wait for the child itself on a thread
+        // that owns it, so it is killed by pid only while still unreaped.
+        let child = self.child.take().expect("finish runs once");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut child = child;
+            let _ = tx.send(child.wait());
+        });
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(status) => {
+                let status = status.expect("waiting for watch");
                 assert!(
                     status.success(),
                     "watch ended with {status}:\n{}{rest}",
                     self.seen
                 );
-                return rest;
+                rest
             }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
+            Err(_) => {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = rx.recv();
                 panic!("watch didn't end; it printed:\n{}{rest}", self.seen);
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
 
 impl Drop for Spawned {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

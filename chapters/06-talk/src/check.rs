@@ -17,7 +17,7 @@ use dialtone_kit::wire::{self, Options};
 use nix::errno::Errno;
 use nix::sys::socket::{setsockopt, shutdown, sockopt, Shutdown};
 use nix::sys::time::{TimeVal, TimeValLike};
-use nix::unistd::{read, write};
+use nix::unistd::read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -94,7 +94,7 @@ fn script(learner: &Arc<OwnedFd>, mine: OwnedFd, acts: Vec<Act>) {
             wire::wait_until_drained(&*learner, PATIENCE);
             match act {
                 Act::Say(bytes) => {
-                    if say(&mine, &bytes).is_err() {
+                    if wire::say_all(&mine, &bytes).is_err() {
                         return;
                     }
                 }
@@ -109,18 +109,6 @@ fn script(learner: &Arc<OwnedFd>, mine: OwnedFd, acts: Vec<Act>) {
             }
         }
     });
-}
-
-/// The check's own write loop (it can't rely on the learner's `send_all`).
-fn say(fd: &OwnedFd, mut rest: &[u8]) -> nix::Result<()> {
-    while !rest.is_empty() {
-        match write(fd, rest) {
-            Ok(n) => rest = &rest[n..],
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Reads `fd` to end-of-file in a thread; the bytes come back on the channel.
@@ -588,7 +576,7 @@ fn check_read_frame(answer: &Answer, passed: &mut Passed) -> Result<(), Failure>
     // 3. A length far past the limit, and the line kept open.
     let (learner, mine) = line(Options::default())?;
     let huge = ((MAX_FRAME + 1) as u32).to_be_bytes();
-    say(&mine, &huge).map_err(|e| broken_line("a frame header", e))?;
+    wire::say_all(&mine, &huge).map_err(|e| broken_line("a frame header", e))?;
     let got = hear_frame(answer, &learner, QUIET);
     drop(mine);
     let no_limit = |got: String| {

@@ -16,7 +16,7 @@ use dialtone_kit::{kernel, wire};
 use nix::errno::Errno;
 use nix::sys::socket::{setsockopt, sockopt, MsgFlags};
 use nix::sys::time::{TimeVal, TimeValLike};
-use nix::unistd::{read, write};
+use nix::unistd::read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -55,17 +55,6 @@ fn pair() -> Result<wire::Pair, Failure> {
     })
 }
 
-fn say(fd: &OwnedFd, mut rest: &[u8]) -> nix::Result<()> {
-    while !rest.is_empty() {
-        match write(fd, rest) {
-            Ok(n) => rest = &rest[n..],
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 /// Says `pieces` one at a time on `mine` (each read before the next is
 /// said, so each is its own `read`), then hangs up (`slam`: with a reset).
 fn speak_then_hang_up(
@@ -78,7 +67,7 @@ fn speak_then_hang_up(
     thread::spawn(move || {
         for piece in pieces {
             wire::wait_until_drained(&*learner, PATIENCE);
-            if say(&mine, piece).is_err() {
+            if wire::say_all(&mine, piece).is_err() {
                 return;
             }
         }
@@ -202,9 +191,9 @@ fn answering_machine(learner_fd: Arc<OwnedFd>, mine: OwnedFd) -> mpsc::Receiver<
             }
         };
         if heard_the_end {
-            let _ = say(&mine, b"fine, ");
+            let _ = wire::say_all(&mine, b"fine, ");
             wire::wait_until_drained(&*learner_fd, PATIENCE);
-            let _ = say(&mine, b"thanks");
+            let _ = wire::say_all(&mine, b"thanks");
             wire::wait_until_drained(&*learner_fd, PATIENCE);
         }
         drop(learner_fd);

@@ -14,7 +14,7 @@ use nix::sys::socket::{
     SockFlag, SockType, SockaddrIn,
 };
 use nix::sys::time::TimeVal;
-use nix::unistd::{read, write};
+use nix::unistd::read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
@@ -62,17 +62,8 @@ pub fn be_patient(phone: &OwnedFd, patience: Duration) -> nix::Result<()> {
     setsockopt(phone, sockopt::SendTimeout, &t)
 }
 
-/// Says all of `bytes` (the caller's own little write loop).
-pub fn say(phone: &OwnedFd, mut bytes: &[u8]) -> nix::Result<()> {
-    while !bytes.is_empty() {
-        match write(phone, bytes) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
+/// Says all of `bytes` (the caller's own write loop, shared with the checks).
+pub use dialtone_kit::wire::say_all as say;
 
 /// Listens until `done` says the bytes so far are enough, the service hangs
 /// up, or patience runs out; never keeps more than `max` bytes.
