@@ -21,16 +21,22 @@ use std::time::{Duration, Instant};
 
 use crate::kernel;
 
-/// A phone with a number on the loopback line but switched off: bound to
-/// 127.0.0.1 port 0, never `listen`ed. Keep it while you need the number: as
-/// long as it exists nobody else gets that port, and dialling it is refused.
-pub fn numbered_phone() -> nix::Result<(OwnedFd, SockaddrIn)> {
-    let phone = socket(
+/// A new, unnumbered IPv4 stream socket: chapter 1's phone, for the checks,
+/// scenes and tests that need one as a prop rather than as the lesson.
+pub fn new_phone() -> nix::Result<OwnedFd> {
+    socket(
         AddressFamily::Inet,
         SockType::Stream,
         SockFlag::empty(),
         None,
-    )?;
+    )
+}
+
+/// A phone with a number on the loopback line but switched off: bound to
+/// 127.0.0.1 port 0, never `listen`ed. Keep it while you need the number: as
+/// long as it exists nobody else gets that port, and dialling it is refused.
+pub fn numbered_phone() -> nix::Result<(OwnedFd, SockaddrIn)> {
+    let phone = new_phone()?;
     bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
     let number = kernel::own_number(&phone)?;
     Ok((phone, number))
@@ -49,12 +55,7 @@ pub fn switched_on_phone() -> nix::Result<(OwnedFd, SockaddrIn)> {
 /// that is switched on on this machine, connect() returns at once: the kernel
 /// completes the call and queues it, whether or not anyone picks up.
 pub fn dial(number: &SockaddrIn) -> nix::Result<OwnedFd> {
-    let phone = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )?;
+    let phone = new_phone()?;
     connect(phone.as_raw_fd(), number)?;
     Ok(phone)
 }

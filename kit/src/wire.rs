@@ -13,8 +13,7 @@
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    accept, connect, getsockname, listen, recv, setsockopt, socket, sockopt, AddressFamily,
-    Backlog, MsgFlags, SockFlag, SockType, SockaddrIn,
+    accept, connect, getsockname, listen, recv, setsockopt, sockopt, Backlog, MsgFlags, SockaddrIn,
 };
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::thread;
@@ -47,14 +46,7 @@ pub fn call_pair() -> nix::Result<Pair> {
 /// A connected pair on 127.0.0.1: listen on port 0, dial it, pick up. The
 /// listener is dropped once the call is answered (its job is done).
 pub fn call_pair_with(options: Options) -> nix::Result<Pair> {
-    let stream = || {
-        socket(
-            AddressFamily::Inet,
-            SockType::Stream,
-            SockFlag::empty(),
-            None,
-        )
-    };
+    let stream = || crate::party::new_phone();
     let listener = stream()?;
     if let Some(size) = options.callee_rcvbuf {
         setsockopt(&listener, sockopt::RcvBuf, &size)?;

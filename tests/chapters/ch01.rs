@@ -68,12 +68,7 @@ fn ipv6_socket_is_caught() {
 #[test]
 fn binding_too_early_is_caught() {
     fn numbered() -> nix::Result<OwnedFd> {
-        let fd = socket(
-            AddressFamily::Inet,
-            SockType::Stream,
-            SockFlag::empty(),
-            None,
-        )?;
+        let fd = dialtone_kit::party::new_phone()?;
         bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
         Ok(fd)
     }

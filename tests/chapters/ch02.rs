@@ -1,9 +1,7 @@
 //! Chapter 2 (get a number): solution, starter, wrong answers, transcript.
 
 use ch02_get_number::{chapter, check, scene};
-use nix::sys::socket::{
-    bind, getsockname, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn,
-};
+use nix::sys::socket::{bind, getsockname, setsockopt, sockopt, SockaddrIn};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU16, Ordering};
 
@@ -25,13 +23,7 @@ fn answer(get_a_number: fn(&OwnedFd) -> nix::Result<SockaddrIn>) -> check::Answe
 /// A loopback socket holding a kernel-chosen port, so a wrong answer can
 /// collide with a number that is certainly taken (never a guessed fixed port).
 fn occupy() -> (OwnedFd, u16) {
-    let holder = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .expect("a test can install a phone");
+    let holder = dialtone_kit::party::new_phone().expect("a test can install a phone");
     bind(holder.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("port 0 is always free");
     let port = getsockname::<SockaddrIn>(holder.as_raw_fd())
         .expect("a bound IPv4 socket has an IPv4 name")
@@ -144,12 +136,7 @@ fn no_bind_is_caught() {
         getsockname(phone.as_raw_fd())
     }
     fn own_socket(_phone: &OwnedFd) -> nix::Result<SockaddrIn> {
-        let mine = socket(
-            AddressFamily::Inet,
-            SockType::Stream,
-            SockFlag::empty(),
-            None,
-        )?;
+        let mine = dialtone_kit::party::new_phone()?;
         bind(mine.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
         getsockname(mine.as_raw_fd())
     }

@@ -4,9 +4,7 @@ use ch05_pick_up::{chapter, check, scene};
 use dialtone_kit::scene::{Scene, SceneError, SceneResult};
 use dialtone_kit::{kernel, names, party};
 use nix::errno::Errno;
-use nix::sys::socket::{
-    accept, getpeername, getsockname, socket, AddressFamily, SockFlag, SockType, SockaddrIn,
-};
+use nix::sys::socket::{accept, getpeername, getsockname, SockaddrIn};
 use nix::unistd::{read, write};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -116,12 +114,7 @@ fn returning_another_socket_is_caught() {
     fn fresh(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
         let line = accept(phone)?;
         let caller = getpeername(line.as_raw_fd())?;
-        let other = socket(
-            AddressFamily::Inet,
-            SockType::Stream,
-            SockFlag::empty(),
-            None,
-        )?;
+        let other = dialtone_kit::party::new_phone()?;
         Ok((other, caller))
     }
     let f = expect_mistake(check::run(&answer(fresh)), "ch05.wrong-line");

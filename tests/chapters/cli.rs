@@ -9,9 +9,7 @@
 
 use dialtone_kit::child::run_limited;
 use dialtone_kit::course::{self, Chapter};
-use nix::sys::socket::{
-    bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
-};
+use nix::sys::socket::{bind, listen, Backlog, SockaddrIn};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Command;
@@ -129,13 +127,7 @@ fn one_line(run: &Run, code: i32, says: &[&str], what: &str) {
 /// A socket with a kernel-chosen number on 127.0.0.1 (port 0, then
 /// getsockname); switched on if `listening`. Keep it alive to keep the number.
 fn numbered_phone(listening: bool) -> (OwnedFd, u16) {
-    let phone = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .expect("a socket for the test");
+    let phone = dialtone_kit::party::new_phone().expect("a socket for the test");
     bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("port 0 is always free");
     if listening {
         listen(&phone, Backlog::new(1).expect("1 is a valid backlog")).expect("listen");
@@ -274,13 +266,7 @@ fn listening_on_a_taken_number_is_one_line() {
 #[test]
 fn listening_on_someone_elses_address_is_one_line() {
     const ELSEWHERE: &str = "10.255.255.1:0";
-    let probe = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .expect("a socket for the test");
+    let probe = dialtone_kit::party::new_phone().expect("a socket for the test");
     if bind(probe.as_raw_fd(), &SockaddrIn::new(10, 255, 255, 1, 0)).is_ok() {
         eprintln!("note: this machine owns 10.255.255.1, so the EADDRNOTAVAIL test is skipped");
         return;

@@ -56,7 +56,7 @@ fn install(answer: &Answer) -> Result<OwnedFd, Failure> {
                 "the exchange refused to install the phone: {}.",
                 names::errno_phone(errno)
             ))
-            .syscall("socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None) can't fail for a normal user; check the arguments.")
+            .syscall("dialtone_kit::party::new_phone() can't fail for a normal user; check the arguments.")
     })
 }
 

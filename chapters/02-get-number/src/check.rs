@@ -10,7 +10,7 @@ use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
 use dialtone_kit::{kernel, learner, names};
 use nix::errno::Errno;
-use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+use nix::sys::socket::SockaddrIn;
 use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 
@@ -70,13 +70,7 @@ impl Which {
 
 /// Installs a fresh phone and hands it to the learner's `get_a_number()`.
 fn number(answer: &Answer, which: Which) -> Result<(OwnedFd, SockaddrIn), Failure> {
-    let phone = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .map_err(|e| {
+    let phone = dialtone_kit::party::new_phone().map_err(|e| {
         Failure::new(
             "ch02.no-phone",
             "the self-check couldn't install a phone to test with",

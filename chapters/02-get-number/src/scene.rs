@@ -9,9 +9,7 @@
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{args, kernel, learner, names};
-use nix::sys::socket::{
-    bind, getsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn,
-};
+use nix::sys::socket::{bind, getsockopt, sockopt, SockaddrIn};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -43,13 +41,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
 
 /// Installs a phone; chapter 1 showed how, so it isn't the learner's job here.
 fn install(s: &mut Scene, who: Who, words: &str) -> Result<OwnedFd, SceneError> {
-    let phone = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .map_err(sys(
+    let phone = dialtone_kit::party::new_phone().map_err(sys(
         "socket(AF_INET, SOCK_STREAM, 0)",
         "Close some programs and try again.",
     ))?;

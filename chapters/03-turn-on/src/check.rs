@@ -11,9 +11,7 @@ use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
 use dialtone_kit::{kernel, learner, names};
 use nix::errno::Errno;
-use nix::sys::socket::{
-    connect, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn,
-};
+use nix::sys::socket::{connect, setsockopt, sockopt, SockType, SockaddrIn};
 use nix::sys::time::{TimeVal, TimeValLike};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -94,12 +92,7 @@ pub const RING_OUT: Duration = Duration::from_secs(2);
 /// On Linux a `connect()` that runs out of that time fails with
 /// `EINPROGRESS`, reported here as `ETIMEDOUT`: the call rang out.
 pub fn dial(number: &SockaddrIn, timeout: Duration) -> nix::Result<OwnedFd> {
-    let caller = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )?;
+    let caller = dialtone_kit::party::new_phone()?;
     let limit = TimeVal::milliseconds(i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX));
     setsockopt(&caller, sockopt::SendTimeout, &limit)?;
     match connect(caller.as_raw_fd(), number) {

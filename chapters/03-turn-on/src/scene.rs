@@ -9,7 +9,7 @@
 use crate::check::{dial, Answer, RING_OUT};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{args, kernel, learner, names};
-use nix::sys::socket::{bind, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+use nix::sys::socket::{bind, SockaddrIn};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -90,13 +90,7 @@ fn switched_off(s: &mut Scene) -> SceneResult {
 
 /// Chapters 1 and 2 in one go, for the switched-off phone.
 fn numbered_phone() -> Result<(OwnedFd, SockaddrIn), SceneError> {
-    let phone = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .map_err(sys(
+    let phone = dialtone_kit::party::new_phone().map_err(sys(
         "socket(AF_INET, SOCK_STREAM, 0)",
         "Close some programs and try again.",
     ))?;

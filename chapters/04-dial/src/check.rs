@@ -76,7 +76,7 @@ fn first_dial(answer: &Answer, number: SockaddrIn) -> Result<OwnedFd, Failure> {
             .expected(format!("Ok(phone): the check's phone at {} is listening", names::addr(&number)))
             .got(got)
             .phone(format!("the exchange wouldn't put the call through: {}.", names::errno_phone(errno)))
-            .syscall("socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None), then connect(phone.as_raw_fd(), &number); nothing else."),
+            .syscall("dialtone_kit::party::new_phone(), then connect(phone.as_raw_fd(), &number); nothing else."),
     })
 }
 

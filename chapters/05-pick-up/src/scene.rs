@@ -15,9 +15,7 @@ use crate::check::Answer;
 use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{kernel, learner, names, party};
-use nix::sys::socket::{
-    bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
-};
+use nix::sys::socket::{bind, listen, Backlog, SockaddrIn};
 use nix::unistd::{read, write};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -405,13 +403,8 @@ fn converse(s: &mut Scene, line: &OwnedFd) -> SceneResult {
 /// for the usual ways that goes wrong.
 fn switch_on(wanted: &SockaddrIn) -> Result<OwnedFd, SceneError> {
     let at = names::addr(wanted);
-    let phone = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .map_err(sys("socket", "Are descriptors exhausted (ulimit -n)?"))?;
+    let phone = dialtone_kit::party::new_phone()
+        .map_err(sys("socket", "Are descriptors exhausted (ulimit -n)?"))?;
     bind(phone.as_raw_fd(), wanted)
         .map_err(|errno| sys(format!("bind({at})"), args::bind_advice(errno, &at))(errno))?;
     listen(

@@ -10,8 +10,7 @@
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::socket::{
-    connect, recv, setsockopt, shutdown, socket, sockopt, AddressFamily, MsgFlags, Shutdown,
-    SockFlag, SockType, SockaddrIn,
+    connect, recv, setsockopt, shutdown, sockopt, MsgFlags, Shutdown, SockaddrIn,
 };
 use nix::sys::time::TimeVal;
 use nix::unistd::read;
@@ -41,12 +40,7 @@ impl Heard {
 /// Installs a phone and dials `number`; every later read or write on it gives
 /// up after `patience`.
 pub fn dial(number: &SockaddrIn, patience: Duration) -> nix::Result<OwnedFd> {
-    let phone = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )?;
+    let phone = dialtone_kit::party::new_phone()?;
     be_patient(&phone, patience)?;
     connect(phone.as_raw_fd(), number)?;
     Ok(phone)

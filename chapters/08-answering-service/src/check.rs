@@ -15,10 +15,7 @@ use dialtone_kit::check::{Failure, Passed};
 use dialtone_kit::learner::{self, Trouble};
 use dialtone_kit::names;
 use nix::errno::Errno;
-use nix::sys::socket::{
-    accept, bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
-    SockaddrIn,
-};
+use nix::sys::socket::{accept, bind, listen, setsockopt, sockopt, Backlog, SockaddrIn};
 use nix::sys::time::TimeVal;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,13 +68,7 @@ fn check_short_write(answer: &Answer) -> Result<String, Failure> {
     let (phone, number) = open_phone()?;
     // A small receive buffer, set before dialling (the window is agreed at
     // connect time), so the line fills up quickly.
-    let listener = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .map_err(setup("socket"))?;
+    let listener = dialtone_kit::party::new_phone().map_err(setup("socket"))?;
     setsockopt(&listener, sockopt::RcvBuf, &(64 * 1024)).map_err(setup("SO_RCVBUF"))?;
     caller::be_patient(&listener, Duration::from_secs(3)).map_err(setup("SO_RCVTIMEO"))?;
     nix::sys::socket::connect(listener.as_raw_fd(), &number).map_err(setup("connect"))?;
@@ -625,13 +616,7 @@ fn first_difference(a: &[u8], b: &[u8]) -> usize {
 
 /// A phone on 127.0.0.1, kernel-chosen port, switched on.
 fn open_phone() -> Result<(OwnedFd, SockaddrIn), Failure> {
-    let phone = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .map_err(setup("socket"))?;
+    let phone = dialtone_kit::party::new_phone().map_err(setup("socket"))?;
     bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).map_err(setup("bind"))?;
     let backlog = Backlog::new(8).map_err(setup("listen"))?;
     listen(&phone, backlog).map_err(setup("listen"))?;

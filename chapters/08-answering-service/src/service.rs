@@ -14,10 +14,7 @@ use dialtone_kit::names;
 use dialtone_kit::scene::{sys, SceneError};
 use nix::errno::Errno;
 use nix::libc;
-use nix::sys::socket::{
-    bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
-    SockaddrIn,
-};
+use nix::sys::socket::{bind, listen, setsockopt, sockopt, Backlog, SockaddrIn};
 use nix::sys::time::TimeVal;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -35,13 +32,7 @@ pub const SEND_PATIENCE: Duration = Duration::from_secs(5);
 /// timeout that every line `accept()` returns inherits.
 pub fn open(number: &SockaddrIn, send_patience: Duration) -> Result<OwnedFd, SceneError> {
     let at = names::addr(number);
-    let phone = socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
-    .map_err(sys(
+    let phone = dialtone_kit::party::new_phone().map_err(sys(
         "socket(AF_INET, SOCK_STREAM, 0)",
         "Check your system's limits.",
     ))?;
