@@ -165,3 +165,39 @@ fn no_stray_chapter_folders() {
         }
     }
 }
+
+/// Every claim a chapter's page makes (`[[chapter.claim]]` in course.toml) is
+/// backed twice: the chapter's self-check can give each verdict id that the
+/// claim names, and the integrity suite proves it with a wrong answer that
+/// gets that id (`expect_mistake(..., "id")`).
+#[test]
+fn every_claim_is_checked_and_proven() {
+    for ch in &course().chapters {
+        let check = read(ch.dir().join("src/check.rs"));
+        let suite = read(format!("tests/chapters/ch{:02}.rs", ch.number));
+        for claim in &ch.claims {
+            assert!(
+                !claim.caught_by.is_empty(),
+                "chapter {}: the claim {:?} names no verdict that catches it",
+                ch.number,
+                claim.says
+            );
+            for id in &claim.caught_by {
+                let literal = format!("\"{id}\"");
+                assert!(
+                    check.contains(&literal),
+                    "chapter {}: claim {:?} says {id} catches it, but {}/src/check.rs never gives {id}",
+                    ch.number,
+                    claim.says,
+                    ch.dir().display()
+                );
+                assert!(
+                    suite.contains(&literal),
+                    "chapter {}: no wrong answer in tests/chapters/ch{:02}.rs is shown to get {id}",
+                    ch.number,
+                    ch.number
+                );
+            }
+        }
+    }
+}

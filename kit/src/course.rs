@@ -61,6 +61,23 @@ pub struct Chapter {
     pub hints: Vec<String>,
     #[serde(rename = "task")]
     pub tasks: Vec<Task>,
+    /// What the chapter's page claims about the learner's code and its effect
+    /// on the kernel, each with the verdict ids that catch an answer breaking
+    /// it. The self-check, the integrity suite and the teachers' page all read
+    /// this one list.
+    #[serde(rename = "claim", default)]
+    pub claims: Vec<Claim>,
+}
+
+/// One lesson of a chapter, stated as something the self-check verifies.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// The claim in the page's words, e.g. "a second call installs a second
+    /// phone: a new kernel object, not a copy of the first descriptor".
+    pub says: String,
+    /// The `Failure` ids an answer that breaks the claim gets.
+    pub caught_by: Vec<String>,
 }
 
 /// One function the learner fills in.
