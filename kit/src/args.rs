@@ -7,7 +7,7 @@
 //! the usage lines read the same in all eight binaries.
 
 use crate::course::Chapter;
-use crate::scene::SceneError;
+use crate::scene::{wrap_to, SceneError};
 use nix::errno::Errno;
 use nix::sys::socket::SockaddrIn;
 use std::io::Write;
@@ -20,6 +20,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 ///
 /// [`Scene::hold`]: crate::scene::Scene::hold
 pub const HOLD: &str = "--hold";
+
+/// How wide `--help` is: a terminal's 80 columns.
+const COLUMNS: usize = 80;
 
 /// How much of a learner's argument an error line quotes back.
 const QUOTE_AT_MOST: usize = 60;
@@ -157,34 +160,24 @@ pub fn beyond_loopback(number: &SockaddrIn) -> Option<String> {
 }
 
 /// The `--help` text: what the binary does (from course.toml), how to run
-/// it, an example. Printed on stdout, exit 0.
+/// it, an example, wrapped to 80 columns. Printed on stdout, exit 0.
 pub fn help(chapter: &Chapter, flag: Option<&Flag>) -> String {
     let run = format!("cargo run -p {}", chapter.crate_name());
-    let mut lines = vec![(
-        run.clone(),
-        "play the scene: both parties in this program, every call narrated".to_string(),
-    )];
-    if let Some(f) = flag {
-        lines.push((format!("{run} -- {} HOST:PORT", f.name), f.does.to_string()));
-    }
-    lines.push((
-        format!("{run} -- {HOLD}"),
-        "stop where the scene says, until Enter: time to look at /proc/PID/fd or ss".to_string(),
+    let mut text = paragraph(&format!(
+        "Chapter {} of Dial Tone, \"{}\". You {}.",
+        chapter.number, chapter.title, chapter.analogy
     ));
-    lines.push((format!("{run} -- --help"), "show this help".to_string()));
-    let width = lines.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
-
-    let mut text = format!(
-        "Chapter {} of Dial Tone, \"{}\". You {}.\n\
-         The scene narrates it step by step, in telephone words and the system calls \
-         beneath them ({}).\n\nUsage:\n",
-        chapter.number,
-        chapter.title,
-        chapter.analogy,
+    text += &paragraph(&format!(
+        "The scene narrates it step by step, in telephone words and the system calls \
+         beneath them ({}).",
         chapter.syscalls.join(", ")
-    );
-    for (line, what) in &lines {
-        text.push_str(&format!("  {line:<width$}   {what}\n"));
+    ));
+    text.push_str("\nUsage:\n");
+    // Each command on its own line, what it does under it: a command
+    // column as wide as chapter 8's would leave its words 15 columns.
+    for (line, what) in usage(&run, flag) {
+        text.push_str(&format!("  {line}\n"));
+        text += &wrap_to(COLUMNS, "      ", "      ", &what);
     }
     text.push_str("\nExample:\n");
     match flag {
@@ -192,17 +185,38 @@ pub fn help(chapter: &Chapter, flag: Option<&Flag>) -> String {
         None => text.push_str(&format!("  {run} --features solution\n")),
     }
     if let Some(note) = flag.map(|f| f.note).filter(|n| !n.is_empty()) {
-        text.push_str(&format!("{note}\n"));
+        text += &paragraph(note);
     }
     let before = if flag.is_some() {
         " (before the --)"
     } else {
         ""
     };
-    text.push_str(&format!(
-        "With --features solution{before} the scene plays the reference answer instead of yours.\n"
+    text + &paragraph(&format!(
+        "With --features solution{before} the scene plays the reference answer instead of yours."
+    ))
+}
+
+/// The usage table: each way to run the binary, and what it does.
+fn usage(run: &str, flag: Option<&Flag>) -> Vec<(String, String)> {
+    let mut lines = vec![(
+        run.to_string(),
+        "play the scene: both parties in this program, every call narrated".to_string(),
+    )];
+    if let Some(f) = flag {
+        lines.push((format!("{run} -- {} HOST:PORT", f.name), f.does.to_string()));
+    }
+    lines.push((
+        format!("{run} -- {HOLD}"),
+        "stop where the scene says until Enter, to look at /proc/PID/fd or ss".to_string(),
     ));
-    text
+    lines.push((format!("{run} -- --help"), "show this help".to_string()));
+    lines
+}
+
+/// One paragraph of `--help`, wrapped.
+fn paragraph(text: &str) -> String {
+    wrap_to(COLUMNS, "", "", text)
 }
 
 /// What to do when the exchange refuses the number a `--listen` asked for.

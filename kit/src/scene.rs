@@ -218,7 +218,13 @@ const WIDTH: usize = 77;
 /// shows it (ports, descriptors, pids and inodes as `[PORT]`, `[FD]`...):
 /// a descriptor is `fd 3` in one run and `fd 12` in the next, and a break
 /// that moved with it would make the snapshot differ from run to run.
-fn wrap(first: &str, rest: &str, text: &str) -> String {
+pub(crate) fn wrap(first: &str, rest: &str, text: &str) -> String {
+    wrap_to(WIDTH, first, rest, text)
+}
+
+/// [`wrap`] to `columns` instead: for text with no varying numbers in it
+/// (`--help`), which can use the whole 80.
+pub(crate) fn wrap_to(columns: usize, first: &str, rest: &str, text: &str) -> String {
     use textwrap::core::{display_width, Fragment};
     use textwrap::wrap_algorithms::wrap_first_fit;
 
@@ -237,7 +243,7 @@ fn wrap(first: &str, rest: &str, text: &str) -> String {
     }
 
     let shown = as_snapshot_shows(text);
-    if display_width(first) + display_width(&shown) <= WIDTH {
+    if display_width(first) + display_width(&shown) <= columns {
         // Short enough: exactly as written, spacing and all.
         return format!("{first}{text}\n");
     }
@@ -249,8 +255,8 @@ fn wrap(first: &str, rest: &str, text: &str) -> String {
         .map(|(word, seen)| Word(word, display_width(seen)))
         .collect();
     let widths = [
-        WIDTH.saturating_sub(display_width(first)) as f64,
-        WIDTH.saturating_sub(display_width(rest)) as f64,
+        columns.saturating_sub(display_width(first)) as f64,
+        columns.saturating_sub(display_width(rest)) as f64,
     ];
     let mut out = String::new();
     for (i, line) in wrap_first_fit(&words, &widths).iter().enumerate() {

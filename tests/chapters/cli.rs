@@ -156,6 +156,10 @@ fn help_on_every_binary() {
         if let Some(flag) = flag(c.number) {
             assert!(help.stdout.contains(&format!("{flag} HOST:PORT")), "{what}");
         }
+        for line in help.stdout.lines() {
+            let columns = line.chars().count();
+            assert!(columns <= 80, "{what}: {columns} columns: {line}");
+        }
         let short = chapter_bin(c.number, &["-h"]);
         assert_eq!(
             short.code,
