@@ -17,4 +17,5 @@ pub mod learner;
 pub mod names;
 pub mod party;
 pub mod scene;
+pub mod text;
 pub mod wire;
