@@ -23,4 +23,5 @@ pub mod party;
 pub mod patience;
 pub mod scene;
 pub mod task;
+pub mod text;
 pub mod wire;
