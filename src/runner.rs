@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! #[path = "<learner file>"] mod answer;
-//! fn main() { report(chNN::check::run(&chNN::check::Answer { f: answer::f })) }
+//! fn main() { chNN::host_if_asked(&Answer { f: answer::f }); judge::driver(chNN::self_check) }
 //! ```
 //!
 //! linked against those prebuilt libraries: one small compilation per edit,
@@ -328,7 +328,9 @@ impl<'w> Runner<'w> {
             let out = run.stdout.text();
             ran_any |= !out.contains("running 0 tests");
             match run.status {
-                Some(s) if s.success() => {}
+                // A run that ends without libtest's result line did not
+                // finish its tests, whatever its exit status says.
+                Some(s) if s.success() && out.contains("test result: ok") => {}
                 Some(_) => passed = false,
                 None => {
                     return Ok(Verdict {
@@ -393,8 +395,10 @@ fn child_env(cmd: &mut Command, scratch: &Path) {
         .env("INSTA_UPDATE", "no");
 }
 
-/// The generated driver: the learner's file as a module, the chapter's check
-/// called with an `Answer` built from `course.toml`'s task list.
+/// The generated driver: the learner's file as a module and an `Answer` built
+/// from `course.toml`'s task list. Run by the operator it is the judge; the
+/// judge runs it again as the host of the learner's code (kit's `judge` and
+/// `host`), so the process that writes the verdict never runs learner code.
 fn driver_source(ws: &Workspace, ch: &Chapter) -> String {
     let krate = ch.crate_name().replace('-', "_");
     let learner = ws.learner_file(ch).display().to_string();
@@ -413,38 +417,12 @@ fn driver_source(ws: &Workspace, ch: &Chapter) -> String {
 mod answer;
 
 fn main() {{
-    let result = {krate}::check::run(&{krate}::check::Answer {{
-{fields}    }});
-    let mut out = String::new();
-    let mut put = |key: &str, value: &str| {{
-        out.push_str(key);
-        out.push('\t');
-        out.push_str(&value.replace('\\', "\\\\").replace('\n', "\\n"));
-        out.push('\n');
-    }};
-    match result {{
-        Ok(passed) => {{
-            put("passed", "");
-            for saw in &passed.0 {{
-                put("saw", saw);
-            }}
-        }}
-        Err(f) => {{
-            put("failed", "");
-            put("id", &f.id);
-            put("headline", &f.headline);
-            put("expected", &f.expected);
-            put("got", &f.got);
-            put("phone", &f.phone);
-            put("syscall", &f.syscall);
-        }}
-    }}
-    let written = std::env::args_os()
-        .nth(1)
-        .map(|path| std::fs::write(path, out).is_ok());
-    // Exit at once: a learner call that hung is parked on its own thread and
-    // must not keep the process alive.
-    std::process::exit(if written == Some(true) {{ 0 }} else {{ 3 }});
+    let answer = {krate}::check::Answer {{
+{fields}    }};
+    // Started again by the judge below: run the learner's functions for it.
+    {krate}::host_if_asked(&answer);
+    // The judge: the check, with this same program as the learner's host.
+    dialtone_kit::judge::driver({krate}::self_check)
 }}
 "#,
         n = ch.number
