@@ -19,10 +19,12 @@ use std::thread;
 /// never type it; the judge sets it on the one process it starts.
 pub const ROLE: &str = "DIALTONE_HOST";
 
-/// Address space the learner's process may use. Room for the code, a
-/// thread stack per call and malloc's arenas, far below what would hurt the
-/// machine: a memory hog stops here with "memory allocation ... failed".
-pub const MEMORY: u64 = 1 << 30;
+/// Address space the learner's process may use. Room for the code, the
+/// standard library, a thread stack per call and two malloc arenas (about
+/// 200 MiB in all), far below what would hurt the machine; small enough that
+/// a memory hog reaches it (and stops with "memory allocation ... failed")
+/// well within a chapter's timeout.
+pub const MEMORY: u64 = 512 << 20;
 /// Descriptors the learner's process may hold at once.
 pub const DESCRIPTORS: u64 = 256;
 

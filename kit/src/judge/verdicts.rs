@@ -113,18 +113,18 @@ pub fn ended(ev: &Evidence, status: ExitStatus) -> Failure {
 }
 
 fn memory(ev: &Evidence, line: &str, when: &str) -> Failure {
-    let gib = host::MEMORY >> 30;
+    let mib = host::MEMORY >> 20;
     Failure::new(
         "judge.memory",
         format!("your program ran out of memory {when}"),
     )
     .expected(format!(
-        "what a phone call needs: a few kilobytes, far below the {gib} GiB a check allows"
+        "what a phone call needs: a few kilobytes, far below the {mib} MiB a check allows"
     ))
     .got(format!("\"{}\", then the program aborted", line.trim()))
     .phone("the line is jammed with more than any call could say: something keeps growing.")
     .syscall(format!(
-        "the address-space limit (RLIMIT_AS, {gib} GiB) refused more memory; look in {} for a Vec or String filled in a loop that never ends.",
+        "the address-space limit (RLIMIT_AS, {mib} MiB) refused more memory; look in {} for a Vec or String filled in a loop that never ends.",
         ev.file()
     ))
 }
