@@ -30,22 +30,16 @@ pub fn status(ws: &Workspace, state: &State, ch: &Chapter) -> Status {
     let lh = hash_bytes(&text);
     let chh = ws.check_fingerprint(ch);
     if let Some(v) = state.cached(ch, &lh, &chh) {
-        return match v.outcome {
-            o if o.passed() => Status::Done,
-            Outcome::Failed { id, .. }
-                if id == "unfinished" && state.starter_hash(ch).as_ref() == Some(&lh) =>
-            {
-                Status::NotStarted
-            }
-            Outcome::Failed { headline, .. } => {
-                Status::InProgress(format!("last check: {}", first_clause(&headline)))
-            }
-            Outcome::CompileError { .. } => {
-                Status::InProgress("last check: doesn't compile".into())
-            }
-            Outcome::Stopped { .. } => Status::InProgress("last check: never finished".into()),
-            Outcome::Crashed { .. } => Status::InProgress("last check: crashed".into()),
-            _ => Status::InProgress("last check: not yet".into()),
+        let unfinished = v.outcome.failure().is_some_and(|f| f.id == "unfinished");
+        return if v.outcome.passed() {
+            Status::Done
+        } else if unfinished && state.starter_hash(ch).as_ref() == Some(&lh) {
+            Status::NotStarted
+        } else {
+            Status::InProgress(format!(
+                "last check: {}",
+                first_clause(&ui::summary(&v.outcome))
+            ))
         };
     }
     match state.starter_hash(ch) {
@@ -127,12 +121,17 @@ pub fn board(ws: &Workspace) -> i32 {
             );
         }
         Some(ch) => {
-            anstream::println!(
-                "\n{BOLD}Next: chapter {}, {}{BOLD:#} ({}: {})",
-                ch.number,
-                ch.title,
-                ch.analogy,
-                ch.syscalls.join(", ")
+            anstream::println!();
+            ui::say(
+                &format!(
+                    "{BOLD}Next: chapter {}, {}{BOLD:#} ({}: {})",
+                    ch.number,
+                    ch.title,
+                    ch.analogy,
+                    ch.syscalls.join(", ")
+                ),
+                "",
+                "  ",
             );
             anstream::println!("  read  {}", ch.book_page().display());
             anstream::println!("  edit  {}", ch.learner_path().display());
@@ -140,10 +139,14 @@ pub fn board(ws: &Workspace) -> i32 {
                 "  then  {CMD}{}{CMD:#}",
                 cmd(&format!("check {}", ch.number))
             );
-            anstream::println!(
-                "  {DIM}or `{}` to check every time you save; `{}` when stuck{DIM:#}",
-                cmd("watch"),
-                cmd(&format!("hint {}", ch.number))
+            ui::say(
+                &format!(
+                    "{DIM}or `{}` to check every time you save; `{}` when stuck{DIM:#}",
+                    cmd("watch"),
+                    cmd(&format!("hint {}", ch.number))
+                ),
+                "  ",
+                "  ",
             );
         }
         None => {
@@ -210,36 +213,26 @@ pub fn verify(ws: &Workspace, runner: &Runner, fresh: bool) -> i32 {
     for (ch, r) in chapters.iter().zip(results) {
         let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
         let line = match r {
-            Some(Ok(v)) => match &v.outcome {
-                o if o.passed() => {
-                    passed += 1;
-                    format!("{GOOD}✓ passed{GOOD:#}")
-                }
-                Outcome::NoCheck => {
-                    coming += 1;
-                    format!("{DIM}· no self-check yet{DIM:#}")
-                }
-                Outcome::Failed { headline, id, .. } => {
-                    failed += 1;
-                    format!("{BAD}✗{BAD:#} {headline} {DIM}[{id}]{DIM:#}")
-                }
-                Outcome::CompileError { .. } => {
-                    failed += 1;
-                    format!("{BAD}✗{BAD:#} doesn't compile")
-                }
-                Outcome::Stopped { secs } => {
-                    failed += 1;
-                    format!("{BAD}✗{BAD:#} didn't finish within {secs} s")
-                }
-                Outcome::Crashed { how } => {
-                    failed += 1;
-                    format!("{BAD}✗{BAD:#} crashed: {how}")
-                }
-                _ => {
-                    failed += 1;
-                    format!("{BAD}✗{BAD:#} not yet")
-                }
-            },
+            Some(Ok(v)) if v.outcome.passed() => {
+                passed += 1;
+                format!("{GOOD}✓ passed{GOOD:#}")
+            }
+            Some(Ok(v)) if v.outcome == Outcome::NoCheck => {
+                coming += 1;
+                format!("{DIM}· no self-check yet{DIM:#}")
+            }
+            Some(Ok(v)) => {
+                failed += 1;
+                let id = v
+                    .outcome
+                    .failure()
+                    .map(|f| format!(" {DIM}[{}]{DIM:#}", f.id));
+                format!(
+                    "{BAD}✗{BAD:#} {}{}",
+                    ui::summary(&v.outcome),
+                    id.unwrap_or_default()
+                )
+            }
             Some(Err(e)) => {
                 failed += 1;
                 format!("{BAD}✗{BAD:#} {e}")

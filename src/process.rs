@@ -40,10 +40,13 @@ pub struct Finished {
     pub stderr: Captured,
 }
 
-/// The first `OUTPUT_CAP` bytes of a stream and how many there were in all.
+/// The first `OUTPUT_CAP` bytes of a stream, its last `OUTPUT_CAP` bytes
+/// (where a check program's verdict line is, however much was printed
+/// before it) and how many there were in all.
 #[derive(Default)]
 pub struct Captured {
     pub kept: Vec<u8>,
+    pub tail: Vec<u8>,
     pub total: usize,
 }
 
@@ -79,6 +82,11 @@ fn capture(mut stream: impl Read + Send + 'static) -> Capturing {
             let mut c = lock(&shared);
             let room = OUTPUT_CAP.saturating_sub(c.kept.len());
             c.kept.extend_from_slice(&buf[..n.min(room)]);
+            c.tail.extend_from_slice(&buf[..n]);
+            let tail = c.tail.len();
+            if tail > 2 * OUTPUT_CAP {
+                c.tail.drain(..tail - OUTPUT_CAP);
+            }
             c.total += n;
         }
         let _ = tx.send(());
@@ -94,15 +102,23 @@ impl Capturing {
     }
 }
 
-/// Runs `cmd` for at most `limit`; kills its whole process group after that.
-pub fn run_limited(cmd: &mut Command, limit: Duration) -> std::io::Result<Finished> {
+/// Runs `cmd` with `input` on its stdin (then closed) for at most `limit`;
+/// kills its whole process group after that.
+pub fn run_limited(cmd: &mut Command, input: &[u8], limit: Duration) -> std::io::Result<Finished> {
     cmd.process_group(0)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = spawn_unblocked(cmd)?;
     let pgid = child.id() as i32;
     lock(&RUNNING).push(pgid);
+    // Fed on a thread of its own, so a child that doesn't read its input
+    // can't stall us on a full pipe; dropping the pipe closes its stdin.
+    let mut stdin = child.stdin.take().expect("stdin was piped just above");
+    let input = input.to_vec();
+    thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, &input);
+    });
     let out = capture(child.stdout.take().expect("stdout was piped just above"));
     let err = capture(child.stderr.take().expect("stderr was piped just above"));
     let (tx, rx) = mpsc::channel();

@@ -21,6 +21,7 @@
 use crate::process::{run_limited, Finished, Scratch};
 use crate::state::{write_atomic, Outcome, State, Verdict};
 use crate::workspace::{hash_bytes, hash_file, hash_tree, Hasher, Workspace};
+use dialtone_kit::check;
 use dialtone_kit::course::Chapter;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -226,7 +227,7 @@ impl<'w> Runner<'w> {
             let fresh = build.join(format!("check.tmp-{}", std::process::id()));
             cmd.arg("-o").arg(&fresh).arg(&rel_driver);
             trace("compile: start");
-            let compiled = run_limited(&mut cmd, COMPILE_LIMIT);
+            let compiled = run_limited(&mut cmd, b"", COMPILE_LIMIT);
             trace("compile: end");
             let Ok(done) = compiled else {
                 return Fast::Unavailable;
@@ -279,7 +280,7 @@ impl<'w> Runner<'w> {
             "--message-format=json-diagnostic-rendered-ansi",
         ]);
         let done =
-            run_limited(&mut cmd, BUILD_LIMIT).map_err(|e| format!("can't run cargo: {e}"))?;
+            run_limited(&mut cmd, b"", BUILD_LIMIT).map_err(|e| format!("can't run cargo: {e}"))?;
         let mut errors = Vec::new();
         let mut tests = Vec::new();
         for line in done.stdout.text().lines() {
@@ -323,7 +324,7 @@ impl<'w> Runner<'w> {
             let mut cmd = Command::new(&exe);
             cmd.args(["--test-threads=1", "--color", "never", "-q"]);
             child_env(&mut cmd, &scratch.0);
-            let run = run_limited(&mut cmd, ch.timeout() + GRACE)
+            let run = run_limited(&mut cmd, b"", ch.timeout() + GRACE)
                 .map_err(|e| format!("can't run {}: {e}", exe.display()))?;
             let out = run.stdout.text();
             ran_any |= !out.contains("running 0 tests");
@@ -429,18 +430,18 @@ fn main() {{
     )
 }
 
-/// Runs a compiled driver under the chapter's limits and reads its verdict.
+/// Runs a compiled driver under the chapter's limits and reads its verdict:
+/// the JSON line on its stdout that carries this run's nonce.
 fn run_check_binary(ch: &Chapter, binary: &Path) -> Option<Verdict> {
     let scratch = Scratch::new().ok()?;
-    let verdict_file = scratch.0.join("verdict");
+    let nonce = nonce()?;
     let mut cmd = Command::new(binary);
-    cmd.arg(&verdict_file);
     child_env(&mut cmd, &scratch.0);
     let limit = ch.timeout() + GRACE;
-    let done = run_limited(&mut cmd, limit).ok()?;
-    let output = learner_output(&done);
-    let outcome = match fs::read_to_string(&verdict_file) {
-        Ok(text) if done.status.is_some_and(|s| s.success()) => parse_verdict(&text)?,
+    let done = run_limited(&mut cmd, format!("{nonce}\n").as_bytes(), limit).ok()?;
+    let tail = String::from_utf8_lossy(&done.stdout.tail);
+    let outcome = match check::Verdict::find_in(&tail, &nonce) {
+        Some(verdict) if done.status.is_some_and(|s| s.success()) => Outcome::Judged { verdict },
         _ if done.status.is_none() => Outcome::Stopped {
             secs: limit.as_secs(),
         },
@@ -448,11 +449,28 @@ fn run_check_binary(ch: &Chapter, binary: &Path) -> Option<Verdict> {
             how: describe_crash(&done),
         },
     };
+    let output = learner_output(&done, &nonce);
     Some(Verdict { outcome, output })
 }
 
-fn learner_output(done: &Finished) -> String {
-    let mut s = done.stdout.text();
+/// A fresh random token per check run: only the operator and the check
+/// program it starts know it.
+fn nonce() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What the learner's code printed: both streams, without the verdict line.
+fn learner_output(done: &Finished, nonce: &str) -> String {
+    let mut s: String = done
+        .stdout
+        .text()
+        .split_inclusive('\n')
+        .filter(|l| check::Verdict::from_json_line(l, nonce).is_none())
+        .collect();
     s.push_str(&done.stderr.text());
     let total = done.stdout.total + done.stderr.total;
     let kept = done.stdout.kept.len() + done.stderr.kept.len();
@@ -481,56 +499,6 @@ fn describe_crash(done: &Finished) -> String {
         "it exited (status {}) before the check could finish: does your code call std::process::exit() or abort()?",
         status.code().unwrap_or(-1)
     )
-}
-
-fn parse_verdict(text: &str) -> Option<Outcome> {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        let (k, v) = line.split_once('\t')?;
-        fields.push((k.to_string(), unescape(v)));
-    }
-    let get = |key: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    match fields.first()?.0.as_str() {
-        "passed" => Some(Outcome::Passed {
-            saw: fields
-                .iter()
-                .filter(|(k, _)| k == "saw")
-                .map(|(_, v)| v.clone())
-                .collect(),
-        }),
-        "failed" => Some(Outcome::Failed {
-            id: get("id"),
-            headline: get("headline"),
-            expected: get("expected"),
-            got: get("got"),
-            phone: get("phone"),
-            syscall: get("syscall"),
-        }),
-        _ => None,
-    }
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some(other) => out.push(other),
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The compiler's errors without its closing boilerplate, and with
@@ -627,7 +595,7 @@ fn prepare(ws: &Workspace, rebuild: bool, note: fn(&str)) -> Option<Artifacts> {
         features.push(format!("{}/solution", ch.crate_name()));
     }
     cmd.arg("--features").arg(features.join(","));
-    let done = run_limited(&mut cmd, BUILD_LIMIT).ok()?;
+    let done = run_limited(&mut cmd, b"", BUILD_LIMIT).ok()?;
     let rustc = find_rustc();
     let mut arts = Artifacts {
         key,

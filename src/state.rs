@@ -8,6 +8,7 @@
 //! rebuilds it.
 
 use crate::workspace::{hash_bytes, Workspace};
+use dialtone_kit::check;
 use dialtone_kit::course::Chapter;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,21 +18,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-/// What one self-check concluded.
+/// What one run of a self-check came to: the check's own verdict, or what
+/// kept it from giving one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Outcome {
-    /// The check passed; these are the things it saw, in order.
-    Passed { saw: Vec<String> },
-    /// The check failed with one of the chapter's verdicts.
-    Failed {
-        id: String,
-        headline: String,
-        expected: String,
-        got: String,
-        phone: String,
-        syscall: String,
-    },
+    /// The check ran to its end and gave its verdict.
+    Judged { verdict: check::Verdict },
     /// The learner's file doesn't compile; the compiler's words.
     CompileError { text: String },
     /// The check ran past its hard limit and was stopped.
@@ -46,10 +39,19 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn passed(&self) -> bool {
-        matches!(
-            self,
-            Outcome::Passed { .. } | Outcome::Report { passed: true, .. }
-        )
+        match self {
+            Outcome::Judged { verdict } => verdict.passed(),
+            Outcome::Report { passed, .. } => *passed,
+            _ => false,
+        }
+    }
+
+    /// The check's failure, when it gave one.
+    pub fn failure(&self) -> Option<&check::Details> {
+        match self {
+            Outcome::Judged { verdict } => verdict.failure(),
+            _ => None,
+        }
     }
 }
 

@@ -8,7 +8,9 @@
 use crate::state::{Outcome, Verdict};
 use crate::workspace::Workspace;
 use anstyle::{AnsiColor, Style};
+use dialtone_kit::check::Tone;
 use dialtone_kit::course::Chapter;
+use dialtone_kit::text;
 use std::io::IsTerminal;
 
 pub const GOOD: Style = Style::new()
@@ -41,36 +43,54 @@ pub fn cmd(args: &str) -> String {
 /// Lines of learner output shown under a verdict; the rest is counted.
 const OUTPUT_LINES: usize = 20;
 
+/// Paints a part of a verdict for the terminal (`anstream` drops the colour
+/// again when stdout isn't one or `NO_COLOR` is set).
+pub fn paint(tone: Tone, text: &str) -> String {
+    let style = match tone {
+        Tone::Good => GOOD,
+        Tone::Bad => BAD,
+        Tone::Strong => BOLD,
+        Tone::Quiet => DIM,
+    };
+    format!("{style}{text}{style:#}")
+}
+
+/// Prints `text` wrapped to the screen: the first line after `indent`, the
+/// rest after `hanging`.
+pub fn say(text: &str, indent: &str, hanging: &str) {
+    anstream::println!("{}", text::wrap(text, text::width(), indent, hanging));
+}
+
+/// One line for an outcome: what `verify` lists and the board shortens.
+pub fn summary(outcome: &Outcome) -> String {
+    match outcome {
+        o if o.passed() => "passed".into(),
+        Outcome::Judged { verdict } => verdict
+            .failure()
+            .map_or_else(|| "not yet".into(), |d| d.headline.clone()),
+        Outcome::CompileError { .. } => "doesn't compile".into(),
+        Outcome::Stopped { secs } => format!("didn't finish within {secs} s"),
+        Outcome::Crashed { how } => format!("crashed: {how}"),
+        Outcome::Report { .. } => "not yet".into(),
+        Outcome::NoCheck => "no self-check yet".into(),
+    }
+}
+
 /// Prints a verdict in full, as `check` shows it.
 pub fn print_verdict(ws: &Workspace, ch: &Chapter, v: &Verdict, unchanged: bool) {
     let title = format!("Chapter {} ({})", ch.number, ch.title);
     let file = ch.learner_path().display().to_string();
     match &v.outcome {
-        Outcome::Passed { saw } => {
-            anstream::println!("{GOOD}✓ {title}: your answer passes the self-check.{GOOD:#}");
+        Outcome::Judged { verdict } => {
+            anstream::print!("{}", verdict.render(&title, text::width(), &paint));
             crate::runner::trace("verdict printed");
-            for s in saw {
-                anstream::println!("  {GOOD}✓{GOOD:#} {s}");
-            }
-        }
-        Outcome::Failed {
-            id,
-            headline,
-            expected,
-            got,
-            phone,
-            syscall,
-        } => {
-            anstream::println!("{BAD}✗ {title}: not yet.{BAD:#}");
-            anstream::println!("  {BOLD}{headline}{BOLD:#}");
-            anstream::println!("  expected:  {expected}");
-            anstream::println!("  got:       {got}");
-            anstream::println!("  ☎ phone:   {phone}");
-            anstream::println!("  ⚙ syscall: {syscall}");
-            anstream::println!("  {DIM}(mistake: {id}){DIM:#}");
         }
         Outcome::CompileError { text } => {
-            anstream::println!("{BAD}✗ {title}: {file} doesn't compile yet.{BAD:#}");
+            say(
+                &format!("{BAD}✗ {title}: {file} doesn't compile yet.{BAD:#}"),
+                "",
+                "  ",
+            );
             anstream::println!("  The compiler says:\n");
             for line in text.lines().take(60) {
                 anstream::println!("    {line}");
@@ -85,19 +105,35 @@ pub fn print_verdict(ws: &Workspace, ch: &Chapter, v: &Verdict, unchanged: bool)
                 .iter()
                 .map(|t| format!("{}()", t.function))
                 .collect();
-            anstream::println!("{BAD}✗ {title}: the self-check didn't finish within {secs} s, so it was stopped.{BAD:#}");
-            anstream::println!(
-                "  Your code in {file} ({}) kept running outside the calls the check times.\n  \
-                 Look for a loop that never ends, or a blocking call (accept, read, connect) waiting on a peer that isn't there.",
-                names.join(", ")
+            say(
+                &format!("{BAD}✗ {title}: the self-check didn't finish within {secs} s, so it was stopped.{BAD:#}"),
+                "",
+                "  ",
+            );
+            say(
+                &format!(
+                    "Your code in {file} ({}) kept running outside the calls the check times.",
+                    names.join(", ")
+                ),
+                "  ",
+                "  ",
+            );
+            say(
+                "Look for a loop that never ends, or a blocking call (accept, read, connect) waiting on a peer that isn't there.",
+                "  ",
+                "  ",
             );
         }
         Outcome::Crashed { how } => {
-            anstream::println!(
-                "{BAD}✗ {title}: your code stopped the whole self-check: {how}.{BAD:#}"
+            say(
+                &format!("{BAD}✗ {title}: your code stopped the whole self-check: {how}.{BAD:#}"),
+                "",
+                "  ",
             );
-            anstream::println!(
-                "  A learner function should return its Result, never end the program."
+            say(
+                "A learner function should return its Result, never end the program.",
+                "  ",
+                "  ",
             );
         }
         Outcome::Report { passed, text } => {
@@ -111,7 +147,11 @@ pub fn print_verdict(ws: &Workspace, ch: &Chapter, v: &Verdict, unchanged: bool)
             }
         }
         Outcome::NoCheck => {
-            anstream::println!("{WARN}· {title} has no self-check yet: the chapter is still being written.{WARN:#}");
+            say(
+                &format!("{WARN}· {title} has no self-check yet: the chapter is still being written.{WARN:#}"),
+                "",
+                "  ",
+            );
         }
     }
     let out = v.output.trim_end();
@@ -149,25 +189,37 @@ pub fn print_verdict(ws: &Workspace, ch: &Chapter, v: &Verdict, unchanged: bool)
 pub fn print_next_after(ws: &Workspace, ch: &Chapter, v: &Verdict) {
     if v.outcome.passed() {
         match ws.course.chapters.iter().find(|c| c.number > ch.number) {
-            Some(next) => anstream::println!(
-                "\nNext: chapter {}, {}. Read {}, then `{CMD}{}{CMD:#}`.",
-                next.number,
-                next.title,
-                next.book_page().display(),
-                cmd(&format!("check {}", next.number))
-            ),
+            Some(next) => {
+                anstream::println!();
+                say(
+                    &format!(
+                        "Next: chapter {}, {}. Read {}, then `{CMD}{}{CMD:#}`.",
+                        next.number,
+                        next.title,
+                        next.book_page().display(),
+                        cmd(&format!("check {}", next.number))
+                    ),
+                    "",
+                    "",
+                );
+            }
             None => anstream::println!(
                 "\nThat was the last chapter. `{CMD}{}{CMD:#}` shows the whole board.",
                 cmd("")
             ),
         }
     } else if v.outcome != crate::state::Outcome::NoCheck {
-        anstream::println!(
-            "\nEdit {}, then `{CMD}{}{CMD:#}` (or `{CMD}{}{CMD:#}` to check on every save). Stuck? `{CMD}{}{CMD:#}`.",
-            ch.learner_path().display(),
-            cmd(&format!("check {}", ch.number)),
-            cmd("watch"),
-            cmd(&format!("hint {}", ch.number))
+        anstream::println!();
+        say(
+            &format!(
+                "Edit {}, then `{CMD}{}{CMD:#}` (or `{CMD}{}{CMD:#}` to check on every save). Stuck? `{CMD}{}{CMD:#}`.",
+                ch.learner_path().display(),
+                cmd(&format!("check {}", ch.number)),
+                cmd("watch"),
+                cmd(&format!("hint {}", ch.number))
+            ),
+            "",
+            "",
         );
     }
 }

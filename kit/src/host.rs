@@ -20,11 +20,11 @@ use std::thread;
 pub const ROLE: &str = "DIALTONE_HOST";
 
 /// Address space the learner's process may use. Room for the code, the
-/// standard library, a thread stack per call and two malloc arenas (about
-/// 200 MiB in all), far below what would hurt the machine; small enough that
-/// a memory hog reaches it (and stops with "memory allocation ... failed")
-/// well within a chapter's timeout.
-pub const MEMORY: u64 = 512 << 20;
+/// standard library, a thread stack per call and two malloc arenas (chapter
+/// 8's reference answer peaks at about 135 MiB), far below what would hurt
+/// the machine; small enough that a memory hog reaches it (and stops with
+/// "memory allocation ... failed") well within a chapter's timeout.
+pub const MEMORY: u64 = 256 << 20;
 /// Descriptors the learner's process may hold at once.
 pub const DESCRIPTORS: u64 = 256;
 

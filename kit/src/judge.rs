@@ -16,7 +16,7 @@ use crate::rpc::{self, Broken, In, Out};
 use nix::sys::signal::{killpg, SigSet, Signal};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::Pid;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
@@ -314,42 +314,26 @@ fn start(mut host: Command) -> std::io::Result<Hosted> {
     })
 }
 
-/// For the operator's per-edit driver: run the check with `self_check`,
-/// this very program being the host, and write the verdict.
+/// For the operator's per-edit driver: reads this run's nonce from stdin,
+/// runs the check with `self_check`, this very program being the host, and
+/// prints the verdict (one JSON line with the nonce) on stdout.
+///
+/// The nonce is read before the host starts and the verdict printed after
+/// every process of the learner's is dead, so nothing the learner's code
+/// does can put a verdict where the operator reads it.
 pub fn driver(self_check: fn(Command) -> Result<Passed, Failure>) -> ! {
+    let mut nonce = String::new();
+    // Bounded: a nonce is a short line; anything longer is not one.
+    let _ = std::io::stdin().take(256).read_to_string(&mut nonce);
     // /proc/self/exe, not the path: the operator may put a newer driver in
     // place while this one runs.
     let result = self_check(Command::new("/proc/self/exe"));
-    let mut out = String::new();
-    let mut put = |key: &str, value: &str| {
-        out.push_str(key);
-        out.push('\t');
-        out.push_str(&value.replace('\\', "\\\\").replace('\n', "\\n"));
-        out.push('\n');
-    };
-    match result {
-        Ok(passed) => {
-            put("passed", "");
-            for saw in &passed.0 {
-                put("saw", saw);
-            }
-        }
-        Err(f) => {
-            put("failed", "");
-            put("id", &f.id);
-            put("headline", &f.headline);
-            put("expected", &f.expected);
-            put("got", &f.got);
-            put("phone", &f.phone);
-            put("syscall", &f.syscall);
-        }
-    }
-    let written = std::env::args_os()
-        .nth(1)
-        .map(|path| std::fs::write(path, out).is_ok());
+    let line = crate::check::Verdict::from_result(result).to_json_line(nonce.trim());
+    let mut out = std::io::stdout().lock();
+    let written = writeln!(out, "{line}").and_then(|()| out.flush());
     // Exit at once: a proxy waiting on a hung call is parked on its own
     // thread and must not keep the process alive.
-    std::process::exit(if written == Some(true) { 0 } else { 3 })
+    std::process::exit(if written.is_ok() { 0 } else { 3 })
 }
 
 mod processes;

@@ -20,4 +20,5 @@ pub mod names;
 pub mod party;
 pub mod rpc;
 pub mod scene;
+pub mod text;
 pub mod wire;
