@@ -24,11 +24,15 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-/// How much of the learner's own output is kept for the verdict.
-const OUTPUT_CAP: usize = 64 * 1024;
+/// How much of each of the learner's streams is kept for the verdict (the
+/// operator keeps 64 KiB of what the driver passes on: this fits).
+const OUTPUT_CAP: usize = 16 * 1024;
 /// Past the chapter's timeout, how long the whole check may take before the
 /// judge stops the learner's process itself.
 const OVERALL_GRACE: Duration = Duration::from_millis(2500);
+
+/// Set by [`driver`]: the learner's output goes to the operator as it was.
+static AS_DRIVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The host this process is judging, for the proxies (fn pointers can't
 /// carry it, so it is process-wide). One judged run at a time.
@@ -157,20 +161,24 @@ struct Hosted {
 #[derive(Clone)]
 struct Captured {
     text: Arc<Mutex<Vec<u8>>>,
+    /// Bytes read in all, kept or not.
+    total: Arc<std::sync::atomic::AtomicUsize>,
     done: Arc<Mutex<Option<mpsc::Receiver<()>>>>,
 }
 
 impl Captured {
     fn read(mut stream: impl Read + Send + 'static) -> Captured {
         let text = Arc::new(Mutex::new(Vec::new()));
+        let total = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (tx, rx) = mpsc::channel();
-        let kept = text.clone();
+        let (kept, count) = (text.clone(), total.clone());
         thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = stream.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
+                count.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
                 let mut kept = lock(&kept);
                 let room = OUTPUT_CAP.saturating_sub(kept.len());
                 kept.extend_from_slice(&buf[..n.min(room)]);
@@ -179,17 +187,39 @@ impl Captured {
         });
         Captured {
             text,
+            total,
             done: Arc::new(Mutex::new(Some(rx))),
         }
     }
 
-    /// What arrived, after giving the writer `patience` to finish.
-    fn now(&self, patience: Duration) -> String {
+    /// What arrived, after giving the writer `patience` to finish, and how
+    /// many bytes past the cap were dropped.
+    fn now(&self, patience: Duration) -> (String, usize) {
         if let Some(rx) = lock(&self.done).take() {
             let _ = rx.recv_timeout(patience);
         }
-        String::from_utf8_lossy(&lock(&self.text)).into_owned()
+        let kept = lock(&self.text);
+        let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
+        (
+            String::from_utf8_lossy(&kept).into_owned(),
+            total.saturating_sub(kept.len()),
+        )
     }
+}
+
+/// The learner's stdout then stderr, with a note of what was dropped.
+fn printed(hosted: &Hosted) -> String {
+    let patience = Duration::from_millis(200);
+    let (out, lost_out) = hosted.stdout.now(patience);
+    let (err, lost_err) = hosted.stderr.now(patience);
+    let mut text = out + &err;
+    if lost_out + lost_err > 0 {
+        text.push_str(&format!(
+            "\n[... {} more bytes not kept]\n",
+            lost_out + lost_err
+        ));
+    }
+    text
 }
 
 /// Runs `check` (a chapter's `check::run` with proxy functions) against the
@@ -238,12 +268,15 @@ pub fn run(
         let _ = hosted.status.recv_timeout(Duration::from_secs(1));
     }
     drop(link);
-    let output = hosted.stdout.now(Duration::from_millis(200))
-        + &hosted.stderr.now(Duration::from_millis(200));
+    let output = printed(&hosted);
     if !output.trim().is_empty() {
-        // libtest shows this with a failing test; the operator shows it
-        // under the verdict.
-        eprintln!("What your code printed:\n{}", output.trim_end());
+        // libtest shows this with a failing test; the operator's driver
+        // passes it on bare, and the operator shows it under the verdict.
+        if AS_DRIVER.load(std::sync::atomic::Ordering::Relaxed) {
+            eprint!("{output}");
+        } else {
+            eprintln!("What your code printed:\n{}", output.trim_end());
+        }
     }
     let evidence = verdicts::Evidence {
         chapter,
@@ -325,6 +358,7 @@ pub fn driver(self_check: fn(Command) -> Result<Passed, Failure>) -> ! {
     let mut nonce = String::new();
     // Bounded: a nonce is a short line; anything longer is not one.
     let _ = std::io::stdin().take(256).read_to_string(&mut nonce);
+    AS_DRIVER.store(true, std::sync::atomic::Ordering::Relaxed);
     // /proc/self/exe, not the path: the operator may put a newer driver in
     // place while this one runs.
     let result = self_check(Command::new("/proc/self/exe"));
