@@ -56,9 +56,22 @@ impl Captured {
     }
 }
 
-fn capture(mut stream: impl Read + Send + 'static) -> thread::JoinHandle<Captured> {
+/// A stream being read on a thread of its own.
+struct Capturing {
+    kept: std::sync::Arc<Mutex<Captured>>,
+    done: mpsc::Receiver<()>,
+}
+
+/// How long to wait for a stream's end once its child is gone: a process
+/// the child left in another group may hold the pipe open, and must not hold
+/// the check.
+const DRAIN: Duration = Duration::from_secs(1);
+
+fn capture(mut stream: impl Read + Send + 'static) -> Capturing {
+    let kept = std::sync::Arc::new(Mutex::new(Captured::default()));
+    let (tx, done) = mpsc::channel();
+    let shared = kept.clone();
     thread::spawn(move || {
-        let mut c = Captured::default();
         let mut buf = [0u8; 16 * 1024];
         // Keep reading past the cap (and drop it): a child blocked on a full
         // pipe would look hung.
@@ -66,16 +79,27 @@ fn capture(mut stream: impl Read + Send + 'static) -> thread::JoinHandle<Capture
             if n == 0 {
                 break;
             }
+            let mut c = lock(&shared);
             let room = OUTPUT_CAP.saturating_sub(c.kept.len());
             c.kept.extend_from_slice(&buf[..n.min(room)]);
             c.tail.extend_from_slice(&buf[..n]);
-            if c.tail.len() > 2 * OUTPUT_CAP {
-                c.tail.drain(..c.tail.len() - OUTPUT_CAP);
+            let tail = c.tail.len();
+            if tail > 2 * OUTPUT_CAP {
+                c.tail.drain(..tail - OUTPUT_CAP);
             }
             c.total += n;
         }
-        c
-    })
+        let _ = tx.send(());
+    });
+    Capturing { kept, done }
+}
+
+impl Capturing {
+    /// What was read by the stream's end, or by `DRAIN` if it doesn't end.
+    fn finish(self) -> Captured {
+        let _ = self.done.recv_timeout(DRAIN);
+        std::mem::take(&mut *lock(&self.kept))
+    }
 }
 
 /// Runs `cmd` with `input` on its stdin (then closed) for at most `limit`;
@@ -85,7 +109,7 @@ pub fn run_limited(cmd: &mut Command, input: &[u8], limit: Duration) -> std::io:
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn()?;
+    let mut child = spawn_unblocked(cmd)?;
     let pgid = child.id() as i32;
     lock(&RUNNING).push(pgid);
     // Fed on a thread of its own, so a child that doesn't read its input
@@ -115,12 +139,38 @@ pub fn run_limited(cmd: &mut Command, input: &[u8], limit: Duration) -> std::io:
     // group) goes with it: no orphans.
     kill_group(pgid);
     lock(&RUNNING).retain(|p| *p != pgid);
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
+    let stdout = out.finish();
+    let stderr = err.finish();
     Ok(Finished {
         status,
         stdout,
         stderr,
+    })
+}
+
+/// The signals the operator blocks for its Ctrl-C thread.
+fn interrupts() -> nix::sys::signal::SigSet {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGHUP);
+    set
+}
+
+/// Starts `cmd` from a short-lived thread that has the operator's blocked
+/// signals unblocked. A child inherits the signal mask of the thread that
+/// starts it (the standard library does not reset it), and a check whose
+/// SIGTERM is blocked can't be asked to stop. Only this thread unblocks
+/// them, and only while it spawns, so Ctrl-C still reaches the operator's
+/// own handler everywhere else.
+fn spawn_unblocked(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    thread::scope(|s| {
+        s.spawn(|| {
+            let _ = interrupts().thread_unblock();
+            cmd.spawn()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the spawning thread panicked")))
     })
 }
 
@@ -175,15 +225,12 @@ impl Drop for Scratch {
 /// Blocks Ctrl-C, `kill` and a closed terminal in every thread and handles
 /// them on one thread: kill the running checks, tidy up, leave. State files
 /// are written atomically, so leaving at any moment keeps progress intact.
-/// Call first thing in `main`, before any thread starts (threads inherit the
-/// mask; children don't: the standard library resets it when spawning).
+/// Call first thing in `main`, before any thread starts: threads inherit the
+/// mask, and so would children, which is why [`run_limited`] starts them
+/// from a thread that has unblocked it.
 pub fn handle_interrupts(on_exit: fn()) {
     since_start();
-    use nix::sys::signal::SigSet;
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGINT);
-    set.add(Signal::SIGTERM);
-    set.add(Signal::SIGHUP);
+    let set = interrupts();
     if set.thread_block().is_err() {
         return;
     }

@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! #[path = "<learner file>"] mod answer;
-//! fn main() { report(chNN::check::run(&chNN::check::Answer { f: answer::f })) }
+//! fn main() { chNN::host_if_asked(&Answer { f: answer::f }); judge::driver(chNN::self_check) }
 //! ```
 //!
 //! linked against those prebuilt libraries: one small compilation per edit,
@@ -329,7 +329,9 @@ impl<'w> Runner<'w> {
             let out = run.stdout.text();
             ran_any |= !out.contains("running 0 tests");
             match run.status {
-                Some(s) if s.success() => {}
+                // A run that ends without libtest's result line did not
+                // finish its tests, whatever its exit status says.
+                Some(s) if s.success() && out.contains("test result: ok") => {}
                 Some(_) => passed = false,
                 None => {
                     return Ok(Verdict {
@@ -394,8 +396,10 @@ fn child_env(cmd: &mut Command, scratch: &Path) {
         .env("INSTA_UPDATE", "no");
 }
 
-/// The generated driver: the learner's file as a module, the chapter's check
-/// called with an `Answer` built from `course.toml`'s task list.
+/// The generated driver: the learner's file as a module and an `Answer` built
+/// from `course.toml`'s task list. Run by the operator it is the judge; the
+/// judge runs it again as the host of the learner's code (kit's `judge` and
+/// `host`), so the process that writes the verdict never runs learner code.
 fn driver_source(ws: &Workspace, ch: &Chapter) -> String {
     let krate = ch.crate_name().replace('-', "_");
     let learner = ws.learner_file(ch).display().to_string();
@@ -414,8 +418,12 @@ fn driver_source(ws: &Workspace, ch: &Chapter) -> String {
 mod answer;
 
 fn main() {{
-    dialtone_kit::check::report({krate}::check::run(&{krate}::check::Answer {{
-{fields}    }}))
+    let answer = {krate}::check::Answer {{
+{fields}    }};
+    // Started again by the judge below: run the learner's functions for it.
+    {krate}::host_if_asked(&answer);
+    // The judge: the check, with this same program as the learner's host.
+    dialtone_kit::judge::driver({krate}::self_check)
 }}
 "#,
         n = ch.number

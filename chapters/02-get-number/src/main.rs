@@ -1,9 +1,11 @@
 //! `cargo run -p ch02-get-number`: the scene of chapter 2, narrated.
 #![forbid(unsafe_code)]
 
-use ch02_get_number::{scene, ANSWER};
+use ch02_get_number::{host_if_asked, scene, ANSWER};
 
 fn main() {
+    // Started by a self-check's judge: run the learner's functions for it.
+    host_if_asked(&ANSWER);
     dialtone_kit::scene::main(env!("CARGO_PKG_NAME"), |s, args| {
         scene::play(s, &ANSWER, &args)
     })

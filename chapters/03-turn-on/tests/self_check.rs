@@ -9,6 +9,8 @@
 fn your_phone_is_switched_on_and_rings() -> Result<(), dialtone_kit::check::Verdict> {
     dialtone_kit::check::verdict(
         "Chapter 3 (Turn the phone on)",
-        ch03_turn_on::check::run(&ch03_turn_on::ANSWER),
+        ch03_turn_on::self_check(std::process::Command::new(env!(
+            "CARGO_BIN_EXE_ch03-turn-on"
+        ))),
     )
 }

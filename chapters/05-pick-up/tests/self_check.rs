@@ -10,6 +10,8 @@
 fn you_pick_up_the_ringing_call() -> Result<(), dialtone_kit::check::Verdict> {
     dialtone_kit::check::verdict(
         "Chapter 5 (Pick up)",
-        ch05_pick_up::check::run(&ch05_pick_up::ANSWER),
+        ch05_pick_up::self_check(std::process::Command::new(env!(
+            "CARGO_BIN_EXE_ch05-pick-up"
+        ))),
     )
 }

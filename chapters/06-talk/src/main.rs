@@ -1,9 +1,11 @@
 //! `cargo run -p ch06-talk`: the scene of chapter 6, narrated.
 #![forbid(unsafe_code)]
 
-use ch06_talk::{scene, ANSWER};
+use ch06_talk::{host_if_asked, scene, ANSWER};
 
 fn main() {
+    // Started by a self-check's judge: run the learner's functions for it.
+    host_if_asked(&ANSWER);
     dialtone_kit::scene::main(env!("CARGO_PKG_NAME"), |s, args| {
         scene::play(s, &ANSWER, &args)
     })

@@ -10,6 +10,8 @@
 fn you_hang_up_properly() -> Result<(), dialtone_kit::check::Verdict> {
     dialtone_kit::check::verdict(
         "Chapter 7 (Hang up)",
-        ch07_hang_up::check::run(&ch07_hang_up::ANSWER),
+        ch07_hang_up::self_check(std::process::Command::new(env!(
+            "CARGO_BIN_EXE_ch07-hang-up"
+        ))),
     )
 }

@@ -10,6 +10,8 @@
 fn your_service_answers_callers_one_after_another() -> Result<(), dialtone_kit::check::Verdict> {
     dialtone_kit::check::verdict(
         "Chapter 8 (An answering service)",
-        ch08_answering_service::check::run(&ch08_answering_service::ANSWER),
+        ch08_answering_service::self_check(std::process::Command::new(env!(
+            "CARGO_BIN_EXE_ch08-answering-service"
+        ))),
     )
 }

@@ -1,0 +1,476 @@
+//! The judge: runs a chapter's self-check on the learner's code without
+//! running a line of it.
+//!
+//! [`run`] starts the host (the learner's code in a process of its own,
+//! see [`crate::host`]), runs the check with proxy functions that send each
+//! call over a Unix socket ([`crate::rpc`]), and at the verdict kills the
+//! host's whole process group and every process it left behind. What the
+//! host did to itself is evidence too: exiting early, dying by a signal,
+//! running out of memory and leaving processes running each get a verdict
+//! of their own, the same in `cargo test -p` and in the operator's `check`.
+
+use crate::check::{Failure, Passed};
+use crate::course::Chapter;
+use crate::host;
+use crate::rpc::{self, Broken, In, Out};
+use nix::sys::signal::{killpg, SigSet, Signal};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::unistd::Pid;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// How much of each of the learner's streams is kept for the verdict (the
+/// operator keeps 64 KiB of what the driver passes on: this fits).
+const OUTPUT_CAP: usize = 16 * 1024;
+/// Past the chapter's timeout, how long the whole check may take before the
+/// judge stops the learner's process itself.
+const OVERALL_GRACE: Duration = Duration::from_millis(2500);
+
+/// Set by [`driver`]: the learner's output goes to the operator as it was.
+static AS_DRIVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The host this process is judging, for the proxies (fn pointers can't
+/// carry it, so it is process-wide). One judged run at a time.
+static LINK: Mutex<Option<Arc<Link>>> = Mutex::new(None);
+
+struct Link {
+    control: Mutex<OwnedFd>,
+    calls: Mutex<Calls>,
+}
+
+/// Which learner calls were made, for naming the one a death happened in.
+#[derive(Default, Clone)]
+struct Calls {
+    running: Vec<String>,
+    last: Option<String>,
+    /// The first call whose line went dead (the host died or cut it).
+    cut: Option<String>,
+    garbled: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a proxy's panic says when the host is gone; the verdict then names
+/// what the evidence shows instead.
+fn gone(name: &str) -> ! {
+    std::panic::resume_unwind(Box::new(format!(
+        "the program running {name}() stopped before it answered"
+    )))
+}
+
+/// One call of the learner's function `name` in the host (`out` holds the
+/// name, then the arguments): used by the proxies that
+/// [`tasks!`](crate::tasks) writes. Reports during the call go
+/// to `on_event`; a panic in the host is raised here again with its message
+/// (so [`crate::learner::call`] words it as usual).
+pub fn call(name: &str, out: Out, on_event: &mut dyn FnMut(&mut In) -> Result<bool, Broken>) -> In {
+    let Some(link) = lock(&LINK).clone() else {
+        std::panic::resume_unwind(Box::new(format!(
+            "{name}() was called with no learner's program to run it"
+        )))
+    };
+    // A line of its own for each call, so calls can overlap (a check dials
+    // while the learner's accept() waits).
+    let Ok((mine, theirs)) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    ) else {
+        gone(name)
+    };
+    lock(&link.calls).running.push(name.to_string());
+    let mut header = Out::new();
+    header.give(theirs);
+    let sent = rpc::send(&*lock(&link.control), rpc::LINE, header);
+    let answer = sent
+        .and_then(|()| rpc::send(&mine, rpc::CALL, out))
+        .map_err(|_| ())
+        .and_then(|()| wait_for_answer(&mine, on_event).map_err(|_| ()));
+    let mut calls = lock(&link.calls);
+    if let Some(i) = calls.running.iter().position(|n| n == name) {
+        calls.running.remove(i);
+    }
+    calls.last = Some(name.to_string());
+    match answer {
+        Ok(Ok(inp)) => inp,
+        Ok(Err(message)) => {
+            drop(calls);
+            std::panic::resume_unwind(Box::new(message))
+        }
+        Err(()) => {
+            calls.cut.get_or_insert_with(|| name.to_string());
+            drop(calls);
+            gone(name)
+        }
+    }
+}
+
+/// `Ok(reply)`, or `Err(panic message)`; an I/O error if the line broke.
+fn wait_for_answer(
+    line: &OwnedFd,
+    on_event: &mut dyn FnMut(&mut In) -> Result<bool, Broken>,
+) -> Result<Result<In, String>, Broken> {
+    loop {
+        match rpc::recv(line) {
+            Ok(Some((rpc::REPLY, inp))) => return Ok(Ok(inp)),
+            Ok(Some((rpc::PANIC, mut inp))) => return Ok(Err(inp.text()?)),
+            Ok(Some((rpc::EVENT, mut inp))) => {
+                if !on_event(&mut inp)? {
+                    return Err(Broken("a report nobody asked for".into()));
+                }
+            }
+            _ => return Err(Broken("the line went dead".into())),
+        }
+    }
+}
+
+/// A reply that doesn't decode: the host is not the program it should be.
+pub fn decoded<T>(name: &str, value: Result<T, Broken>) -> T {
+    match value {
+        Ok(v) => v,
+        Err(_) => {
+            if let Some(link) = lock(&LINK).clone() {
+                lock(&link.calls)
+                    .garbled
+                    .get_or_insert_with(|| name.to_string());
+            }
+            gone(name)
+        }
+    }
+}
+
+/// The learner's program as started, and what the judge gathers from it.
+struct Hosted {
+    pid: Pid,
+    status: mpsc::Receiver<std::io::Result<ExitStatus>>,
+    stdout: Captured,
+    stderr: Captured,
+}
+
+/// A stream read on a thread of its own into a shared buffer: the judge
+/// takes what is there at the verdict and never waits on the pipe (a process
+/// holding it open must not hold the check).
+#[derive(Clone)]
+struct Captured {
+    text: Arc<Mutex<Vec<u8>>>,
+    /// Bytes read in all, kept or not.
+    total: Arc<std::sync::atomic::AtomicUsize>,
+    done: Arc<Mutex<Option<mpsc::Receiver<()>>>>,
+}
+
+impl Captured {
+    fn read(mut stream: impl Read + Send + 'static) -> Captured {
+        let text = Arc::new(Mutex::new(Vec::new()));
+        let total = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel();
+        let (kept, count) = (text.clone(), total.clone());
+        thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                count.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                let mut kept = lock(&kept);
+                let room = OUTPUT_CAP.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            let _ = tx.send(());
+        });
+        Captured {
+            text,
+            total,
+            done: Arc::new(Mutex::new(Some(rx))),
+        }
+    }
+
+    /// What arrived, after giving the writer `patience` to finish, and how
+    /// many bytes past the cap were dropped.
+    fn now(&self, patience: Duration) -> (String, usize) {
+        if let Some(rx) = lock(&self.done).take() {
+            let _ = rx.recv_timeout(patience);
+        }
+        let kept = lock(&self.text);
+        let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
+        (
+            String::from_utf8_lossy(&kept).into_owned(),
+            total.saturating_sub(kept.len()),
+        )
+    }
+}
+
+/// The learner's stdout then stderr, with a note of what was dropped.
+fn printed(hosted: &Hosted) -> String {
+    let patience = Duration::from_millis(200);
+    let (out, lost_out) = hosted.stdout.now(patience);
+    let (err, lost_err) = hosted.stderr.now(patience);
+    let mut text = out + &err;
+    if lost_out + lost_err > 0 {
+        text.push_str(&format!(
+            "\n[... {} more bytes not kept]\n",
+            lost_out + lost_err
+        ));
+    }
+    text
+}
+
+/// Runs `check` (a chapter's `check::run` with proxy functions) against the
+/// learner's code in `host`, a command that starts a host (a chapter binary,
+/// or the operator's driver itself). Returns the verdict; afterwards no
+/// process of the learner's is left.
+pub fn run(
+    chapter: &'static Chapter,
+    host: Command,
+    check: impl FnOnce() -> Result<Passed, Failure>,
+) -> Result<Passed, Failure> {
+    let hosted = match start(host) {
+        Ok(h) => h,
+        Err(e) => return Err(verdicts::no_host(&e)),
+    };
+    let (stop_watch, watch) = mpsc::channel::<()>();
+    let pid = hosted.pid;
+    let limit = chapter.timeout() + OVERALL_GRACE;
+    let watchdog = thread::spawn(move || {
+        let late = watch.recv_timeout(limit).is_err();
+        if late {
+            let _ = killpg(pid, Signal::SIGKILL);
+        }
+        late
+    });
+    let result = check();
+    // Kept until the host is dead: the host leaves when its line closes,
+    // and that exit is not evidence.
+    let link = lock(&LINK).take();
+    let calls = link
+        .as_ref()
+        .map(|l| lock(&l.calls).clone())
+        .unwrap_or_default();
+    let _ = stop_watch.send(());
+    let overtime = watchdog.join().unwrap_or(false);
+    let exited = if calls.cut.is_some() {
+        // The line went dead: give a dying host a moment to be reaped.
+        hosted.status.recv_timeout(Duration::from_secs(1)).ok()
+    } else {
+        hosted.status.try_recv().ok()
+    };
+    let strays = processes::descendants(Pid::this(), pid);
+    processes::kill_all(pid, &strays);
+    if exited.is_none() {
+        // Reaped by its waiter as soon as the SIGKILL lands.
+        let _ = hosted.status.recv_timeout(Duration::from_secs(1));
+    }
+    drop(link);
+    let output = printed(&hosted);
+    if !output.trim().is_empty() {
+        // libtest shows this with a failing test; the operator's driver
+        // passes it on bare, and the operator shows it under the verdict.
+        if AS_DRIVER.load(std::sync::atomic::Ordering::Relaxed) {
+            eprint!("{output}");
+        } else {
+            eprintln!("What your code printed:\n{}", output.trim_end());
+        }
+    }
+    let evidence = verdicts::Evidence {
+        chapter,
+        calls: &calls,
+        output: &output,
+        limit,
+    };
+    if overtime {
+        return Err(verdicts::overtime(&evidence));
+    }
+    if let Some(Ok(status)) = exited {
+        return Err(verdicts::ended(&evidence, status));
+    }
+    if calls.cut.is_some() || calls.garbled.is_some() {
+        return Err(verdicts::cut(&evidence));
+    }
+    if let Some(stray) = strays.first() {
+        return Err(verdicts::stray(&evidence, stray, strays.len()));
+    }
+    result
+}
+
+/// Starts the host: its own process group, signals unblocked, stdin the
+/// control line, stdout and stderr pipes of its own.
+fn start(mut host: Command) -> std::io::Result<Hosted> {
+    // Threads and children inherit the signal mask; a learner's process
+    // that starts with SIGTERM blocked can't be asked to stop.
+    let _ = SigSet::all().thread_unblock();
+    // Orphans the learner's code leaves come to us, not to init, so they
+    // can be found and stopped.
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+    // Same user, but the learner's code can't open our /proc/<pid>/fd (our
+    // stdout, where the verdict goes) or attach a debugger to us.
+    let _ = nix::sys::prctl::set_dumpable(false);
+    let (mine, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    host.env(host::ROLE, "1")
+        // Fewer malloc arenas: each reserves address space the memory
+        // limit counts.
+        .env("MALLOC_ARENA_MAX", "2")
+        // Its verdict-worthy messages are ours to word: no backtraces.
+        .env("RUST_BACKTRACE", "0")
+        .process_group(0)
+        .stdin(Stdio::from(theirs))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = host.spawn()?;
+    let pid = Pid::from_raw(child.id() as i32);
+    let stdout = Captured::read(child.stdout.take().expect("stdout was piped above"));
+    let stderr = Captured::read(child.stderr.take().expect("stderr was piped above"));
+    let (tx, status) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    *lock(&LINK) = Some(Arc::new(Link {
+        control: Mutex::new(mine),
+        calls: Mutex::new(Calls::default()),
+    }));
+    Ok(Hosted {
+        pid,
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// For the operator's per-edit driver: reads this run's nonce from stdin,
+/// runs the check with `self_check`, this very program being the host, and
+/// prints the verdict (one JSON line with the nonce) on stdout.
+///
+/// The nonce is read before the host starts and the verdict printed after
+/// every process of the learner's is dead, so nothing the learner's code
+/// does can put a verdict where the operator reads it.
+pub fn driver(self_check: fn(Command) -> Result<Passed, Failure>) -> ! {
+    let mut nonce = String::new();
+    // Bounded: a nonce is a short line; anything longer is not one.
+    let _ = std::io::stdin().take(256).read_to_string(&mut nonce);
+    AS_DRIVER.store(true, std::sync::atomic::Ordering::Relaxed);
+    // /proc/self/exe, not the path: the operator may put a newer driver in
+    // place while this one runs.
+    let result = self_check(Command::new("/proc/self/exe"));
+    let line = crate::check::Verdict::from_result(result).to_json_line(nonce.trim());
+    let mut out = std::io::stdout().lock();
+    let written = writeln!(out, "{line}").and_then(|()| out.flush());
+    // Exit at once: a proxy waiting on a hung call is parked on its own
+    // thread and must not keep the process alive.
+    std::process::exit(if written.is_ok() { 0 } else { 3 })
+}
+
+mod processes;
+mod verdicts;
+
+/// Declares a chapter's tasks once; in the chapter's `lib.rs`:
+///
+/// ```text
+/// dialtone_kit::tasks! {
+///     fn send_all(phone: &OwnedFd, words: &[u8]) -> nix::Result<()>;
+/// }
+/// ```
+///
+/// It writes `ANSWER` (the functions of `answer.rs`), `PROXY` (the same
+/// signatures, each sending its call to the host), `host_if_asked` (for the
+/// chapter binary's and the driver's `main`) and `self_check` (the judged
+/// check, for `tests/self_check.rs`). The names `check::Answer`, `answer`
+/// and `chapter()` must be in scope, as in every chapter.
+#[macro_export]
+macro_rules! tasks {
+    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
+        /// The answer this build was compiled with: the learner's, or the solution.
+        pub const ANSWER: check::Answer = check::Answer {
+            $($name: answer::$name,)*
+        };
+
+        /// The same functions, run in the host process: what the judge checks.
+        pub const PROXY: check::Answer = check::Answer {
+            $($name: proxy::$name,)*
+        };
+
+        #[doc(hidden)]
+        pub mod proxy {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                pub fn $name($($arg: $ty),*) -> $ret {
+                    use $crate::rpc::{Param, Ret};
+                    let name = stringify!($name);
+                    let mut out = $crate::rpc::Out::new();
+                    out.bytes(name.as_bytes());
+                    $(
+                        #[allow(unused_mut, clippy::let_unit_value)]
+                        let mut $arg = <$ty as Param<'_>>::send($arg, &mut out);
+                    )*
+                    #[allow(unused_mut)]
+                    let mut reply = $crate::judge::call(name, out, &mut |_inp| {
+                        #[allow(unused_mut)]
+                        let mut handled = false;
+                        $(
+                            if !handled {
+                                handled = <$ty as Param<'_>>::event(&mut $arg, _inp)?;
+                            }
+                        )*
+                        Ok(handled)
+                    });
+                    $(
+                        $crate::judge::decoded(name, <$ty as Param<'_>>::back($arg, &mut reply));
+                    )*
+                    $crate::judge::decoded(name, <$ret as Ret>::take(&mut reply))
+                }
+            )*
+        }
+
+        /// In the host: runs the task `name` of `answer`.
+        fn dispatch(
+            answer: &check::Answer,
+            name: &str,
+            _inp: &mut $crate::rpc::In,
+            _caller: &$crate::rpc::Caller,
+        ) -> Option<Result<$crate::rpc::Out, $crate::rpc::Broken>> {
+            use $crate::rpc::{Param, Ret};
+            $(
+                if name == stringify!($name) {
+                    let ran = (|| {
+                        $(
+                            #[allow(unused_mut, clippy::let_unit_value)]
+                            let mut $arg = <$ty as Param<'_>>::take(_inp, _caller)?;
+                        )*
+                        let value = (answer.$name)($(<$ty as Param<'_>>::lend(&mut $arg)),*);
+                        let mut out = $crate::rpc::Out::new();
+                        $(<$ty as Param<'_>>::give_back($arg, &mut out);)*
+                        <$ret as Ret>::put(value, &mut out);
+                        Ok(out)
+                    })();
+                    return Some(ran);
+                }
+            )*
+            None
+        }
+
+        /// When this process was started by a judge, serves `answer`'s
+        /// functions to it and exits; otherwise returns at once.
+        pub fn host_if_asked(answer: &check::Answer) {
+            $crate::host::serve_if_asked(*answer, dispatch)
+        }
+
+        /// The self-check of the learner's code run by `host` (this
+        /// chapter's binary, or the driver), judged from outside it.
+        pub fn self_check(
+            host: std::process::Command,
+        ) -> Result<$crate::check::Passed, $crate::check::Failure> {
+            $crate::judge::run(chapter(), host, || check::run(&PROXY))
+        }
+    };
+}

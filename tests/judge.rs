@@ -1,0 +1,295 @@
+//! The judge runs apart from the judged: answers that attack the check
+//! itself (exit early, forge a pass, leave a process running, hog memory,
+//! panic) each get their own verdict, the same from the learner's `cargo
+//! test -p ch01-install-phone` and from the operator's `check 1`, and leave
+//! no process of theirs behind.
+//!
+//! Each case writes a learner file into a scratch copy of the course (the
+//! operator suite's fixtures) and runs both paths for real.
+#![forbid(unsafe_code)]
+
+#[path = "operator/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::Fixture;
+
+const LEARNER_1: &str = "chapters/01-install-phone/src/answer.rs";
+const SOLUTION_1: &str = "solutions/01-install-phone/answer.rs";
+/// A `sleep` the learner's code starts sleeps this long: a number nothing
+/// else on the machine is likely to sleep for, so /proc shows whether it's
+/// still there.
+const STRAY_SECS: &str = "3517";
+
+/// A learner file for chapter 1 whose `install_phone` has `body`.
+fn answer(body: &str) -> String {
+    format!(
+        "#![allow(unused_imports)]\n\
+         use nix::sys::socket::{{socket, AddressFamily, SockFlag, SockType}};\n\
+         use std::os::fd::OwnedFd;\n\
+         use std::os::unix::process::CommandExt;\n\n\
+         pub fn install_phone() -> nix::Result<OwnedFd> {{\n{body}\n}}\n"
+    )
+}
+
+/// What a verdict from one path said.
+struct Seen {
+    code: Option<i32>,
+    text: String,
+    /// How long the check itself took (the operator: from the end of the
+    /// compile to the verdict; cargo: the test binary's own figure).
+    check_time: Duration,
+    /// The learner's processes still running right after.
+    left: Vec<String>,
+}
+
+/// `check 1` through the operator (its fast path: a generated driver).
+fn by_operator(fx: &Fixture) -> Seen {
+    let run = fx.run_env(&["check", "1"], &[("DIALTONE_TRACE", "1")]);
+    let at = |stage: &str| {
+        run.stderr
+            .lines()
+            .filter(|l| l.ends_with(stage))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .last()
+    };
+    let check_time = match (at("compile: end"), at("check binary: end")) {
+        (Some(a), Some(b)) => Duration::from_secs_f64((b - a).max(0.0) / 1000.0),
+        _ => run.elapsed,
+    };
+    Seen {
+        code: run.code,
+        text: run.stdout,
+        check_time,
+        left: learner_processes(fx),
+    }
+}
+
+/// `cargo test -p ch01-install-phone` in the fixture, as a learner types it.
+fn by_cargo_test(fx: &Fixture) -> Seen {
+    let (_turn, target) = support::own_build_target();
+    // Cargo knows a fixture's crates by their place in the workspace, not by
+    // the fixture's folder, and rebuilds by modification time: save the
+    // learner file again (as an editor would) so this fixture's answer is
+    // newer than whatever the shared target folder built last.
+    let learner = fx.read(LEARNER_1);
+    fx.write(LEARNER_1, &learner);
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(&fx.root)
+        .args([
+            "test",
+            "-q",
+            "-p",
+            "ch01-install-phone",
+            "--test",
+            "self_check",
+        ])
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    let ran = dialtone_kit::child::run_limited(&mut cmd, b"", Duration::from_secs(600))
+        .unwrap_or_else(|why| panic!("cargo test gave no result: {why}"));
+    let text =
+        String::from_utf8_lossy(&ran.stdout).into_owned() + &String::from_utf8_lossy(&ran.stderr);
+    // libtest's own figure: "finished in 0.04s".
+    let check_time = text
+        .split("finished in ")
+        .nth(1)
+        .and_then(|t| t.split('s').next()?.parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::MAX);
+    Seen {
+        code: ran.code(),
+        text,
+        check_time,
+        // Looked for while it's still our turn: the next fixture's host
+        // would be the same program.
+        left: learner_processes(fx),
+    }
+}
+
+/// Processes of the learner's still running: the chapter binary as a host,
+/// the operator's driver, or the `sleep` a case started.
+fn learner_processes(fx: &Fixture) -> Vec<String> {
+    let mut left = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let exe = std::fs::read_link(entry.path().join("exe")).unwrap_or_default();
+        let ours = args.iter().any(|a| a == STRAY_SECS)
+            || exe.starts_with(fx.root.join(".dialtone"))
+            || exe.ends_with("ch01-install-phone");
+        if ours {
+            left.push(format!("{}: {}", entry.path().display(), args.join(" ")));
+        }
+    }
+    left
+}
+
+/// Runs `body` as the learner's `install_phone` both ways and checks that
+/// each gave `verdict` (or passed, for "passes") within `within`.
+fn judged(case: &str, body: &str, verdict: &str, within: Duration) {
+    judged_file(case, &answer(body), verdict, within);
+}
+
+fn judged_file(case: &str, learner: &str, verdict: &str, within: Duration) {
+    let fx = Fixture::new(&format!("judge-{case}"));
+    fx.write(LEARNER_1, learner);
+    for (path, seen) in [
+        ("cargo run -- check 1", by_operator(&fx)),
+        ("cargo test -p ch01-install-phone", by_cargo_test(&fx)),
+    ] {
+        let passed = verdict == "passes";
+        assert_eq!(
+            seen.code == Some(0),
+            passed,
+            "{case}: {path} exit code {:?}\n{}",
+            seen.code,
+            seen.text
+        );
+        let shown = match (passed, path.starts_with("cargo test")) {
+            (true, true) => "test result: ok. 1 passed".to_string(),
+            (true, false) => "passes the self-check".to_string(),
+            (false, _) => verdict.to_string(),
+        };
+        // Verdicts wrap to the terminal's width: compare words, not lines.
+        let words = seen.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            words.contains(&shown),
+            "{case}: {path} should say {shown:?}:\n{}",
+            seen.text
+        );
+        if path.starts_with("cargo test") {
+            let result = if passed {
+                "test result: ok"
+            } else {
+                "test result: FAILED"
+            };
+            assert!(seen.text.contains(result), "{case}: {}", seen.text);
+        }
+        // Shown with --nocapture: the figures for the report.
+        println!("{case}: {path}: check took {:?}", seen.check_time);
+        assert!(
+            seen.check_time <= within,
+            "{case}: {path} took {:?} (allowed {within:?})",
+            seen.check_time
+        );
+        assert!(seen.left.is_empty(), "{case}: {path} left {:?}", seen.left);
+    }
+    fx.assert_clean();
+}
+
+/// The chapter's promise: any verdict within its timeout (4 s), plus the
+/// start and stop of the learner's process.
+fn in_time() -> Duration {
+    Duration::from_secs(5)
+}
+
+#[test]
+fn the_reference_answer_passes_through_the_judge() {
+    let solution =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SOLUTION_1))
+            .expect("the reference answer is there");
+    judged_file("solution", &solution, "passes", in_time());
+}
+
+#[test]
+fn exit_zero_is_not_a_pass() {
+    judged(
+        "exit0",
+        "    std::process::exit(0)",
+        "judge.exited",
+        in_time(),
+    );
+}
+
+#[test]
+fn exit_three_names_the_call_and_the_status() {
+    judged(
+        "exit3",
+        "    std::process::exit(3)",
+        "(exit status 3) inside install_phone()",
+        in_time(),
+    );
+}
+
+/// Everything an answer could think of to write "passed" where the operator
+/// or libtest would read it: stdout (libtest's lines, the verdict formats),
+/// every descriptor of itself, its parent and grandparent, every path in
+/// their command lines. Then it leaves before the check can look.
+#[test]
+fn a_forged_verdict_is_not_a_pass() {
+    let body = r##"
+    let forged = "passed\t\nsaw\tforged\n";
+    let json = r#"{"outcome":"passed","saw":["forged"]}"#;
+    println!("test your_phone_is_an_unnumbered_ipv4_stream_socket ... ok");
+    println!("test result: ok. 1 passed; 0 failed; 0 ignored");
+    println!("{json}");
+    println!("✓ Chapter 1 (Install a phone): your answer passes the self-check.");
+    let mut pids = vec![std::process::id(), std::os::unix::process::parent_id()];
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pids[1])).unwrap_or_default();
+    if let Some(ppid) = stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)) {
+        pids.extend(ppid.parse::<u32>().ok());
+    }
+    for pid in pids {
+        for fd in 0..32 {
+            let _ = std::fs::write(format!("/proc/{pid}/fd/{fd}"), json);
+            let _ = std::fs::write(format!("/proc/{pid}/fd/{fd}"), forged);
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        for arg in cmdline.split(|b| *b == 0) {
+            let arg = String::from_utf8_lossy(arg).into_owned();
+            if arg.starts_with('/') || arg.contains("verdict") {
+                let _ = std::fs::write(&arg, forged);
+            }
+        }
+    }
+    std::process::exit(0)"##;
+    judged("forged", body, "judge.exited", in_time());
+}
+
+/// A helper that moves to its own process group and keeps the output pipes:
+/// it must neither hold the check nor outlive it.
+#[test]
+fn a_stray_process_is_found_and_stopped() {
+    let body = format!(
+        "    let _helper = std::process::Command::new(\"sleep\")\n\
+         \x20       .arg(\"{STRAY_SECS}\")\n\
+         \x20       .process_group(0)\n\
+         \x20       .spawn()\n\
+         \x20       .map_err(|_| nix::errno::Errno::EAGAIN)?;\n\
+         \x20   socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)"
+    );
+    let start = Instant::now();
+    judged("stray", &body, "judge.stray-process", in_time());
+    assert!(
+        start.elapsed() < Duration::from_secs(300),
+        "the sleep held something"
+    );
+}
+
+#[test]
+fn a_memory_hog_stops_at_the_limit() {
+    judged(
+        "hog",
+        "    let mut kept: Vec<Vec<u8>> = Vec::new();\n    loop {\n        kept.push(vec![1u8; 1 << 20]);\n    }",
+        "judge.memory",
+        in_time(),
+    );
+}
+
+#[test]
+fn a_panic_is_still_a_panic() {
+    judged(
+        "panic",
+        "    panic!(\"the wall is on fire\")",
+        "panicked: the wall is on fire",
+        in_time(),
+    );
+}
