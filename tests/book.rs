@@ -330,7 +330,9 @@ fn rendered_book_fetches_nothing_from_the_internet() {
     );
 }
 
-/// The offline check catches a CDN script, a web font and a remote image.
+/// The offline check catches a CDN script, a web font, a remote image, a
+/// preload, a `srcset`, and scripts that fetch, open an `XMLHttpRequest` or a
+/// WebSocket; it passes a link, a URL in a comment and a local fetch.
 #[test]
 fn offline_check_catches_a_cdn() {
     let dir = workspace_root().join("target/book-check-offline");
@@ -339,8 +341,11 @@ fn offline_check_catches_a_cdn() {
     fs::write(
         dir.join("index.html"),
         r#"<html><head><script src="https://cdn.example.org/x.js"></script>
-<link rel="stylesheet" href="local.css"></head>
-<body><a href="https://example.org">a link is fine</a><img src="//img.example.org/p.png" alt="remote"></body></html>"#,
+<link rel="stylesheet" href="local.css"><link rel="preload" href="https://fonts.example.org/f.woff2" as="font">
+<script src="local.js"></script>
+<script>navigator.sendBeacon("https://stats.example.org/hit", "1");</script></head>
+<body><a href="https://example.org">a link is fine</a><img src="//img.example.org/p.png" alt="remote">
+<img src="ok.png" srcset="ok.png 1x, https://img.example.org/p2.png 2x" alt="hidpi"></body></html>"#,
     )
     .expect("fixture page");
     fs::write(
@@ -348,8 +353,103 @@ fn offline_check_catches_a_cdn() {
         "@font-face { src: url('https://fonts.example.org/f.woff2'); }\nbody { background: url(ok.png); }\n",
     )
     .expect("fixture css");
+    fs::write(
+        dir.join("local.js"),
+        r#"// see https://example.org/docs for why (a comment, not a request)
+fetch("searchindex.json");
+fetch_with_timeout('https://api.example.org/data', {});
+const x = new XMLHttpRequest(); x.open("POST", "https://api.example.org/post");
+const ws = new WebSocket(`wss://live.example.org/`);
+alert("read more at https://example.org/more");
+"#,
+    )
+    .expect("fixture js");
     let problems = html::external_resources(&dir);
-    assert_eq!(problems.len(), 3, "{problems:#?}");
+    let wanted = [
+        "cdn.example.org/x.js",
+        "<link \"https://fonts.example.org/f.woff2\"",
+        "stats.example.org",
+        "//img.example.org/p.png",
+        "img.example.org/p2.png",
+        "local.css: https://fonts.example.org/f.woff2",
+        "api.example.org/data",
+        "api.example.org/post",
+        "live.example.org",
+    ];
+    for needle in wanted {
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "{needle} should be reported: {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), wanted.len(), "{problems:#?}");
+}
+
+/// Builds a copy of the book into `target/NAME` with `block` added to the
+/// end of chapter 1's page and `settings` changed in its config, for the
+/// checks that must catch a broken book.
+fn build_broken(name: &str, block: &str, settings: &[(&str, bool)]) -> PathBuf {
+    use mdbook_driver::book::BookItem;
+    let out = workspace_root().join("target").join(name);
+    let _ = fs::remove_dir_all(&out);
+    let mut book = mdbook_driver::MDBook::load(book_dir()).expect("mdBook loads book/");
+    book.config.build.build_dir = out.clone();
+    for (key, value) in settings {
+        book.config.set(*key, *value).expect("a valid setting");
+    }
+    let first = PathBuf::from(format!("{}.md", course().chapters[0].id()));
+    let mut added = false;
+    book.book.for_each_mut(|item| {
+        if let BookItem::Chapter(ch) = item {
+            if ch.path.as_deref() == Some(first.as_path()) {
+                ch.content.push_str(block);
+                added = true;
+            }
+        }
+    });
+    assert!(added, "{} is in the book", first.display());
+    book.build().expect("mdBook renders the broken copy");
+    out
+}
+
+/// The book's own setting keeps code blocks off the playground: a plain
+/// ```rust block (no `ignore`) added to a page fetches nothing. The same
+/// block with the setting gone, and a block that asks to be runnable
+/// whatever the setting, each make the offline check fail.
+#[test]
+fn offline_check_catches_a_playground_block() {
+    let block = "\n```rust\nfn main() {\n    println!(\"hello\");\n}\n```\n";
+    let page = format!("{}.html", course().chapters[0].id());
+    let safe = build_broken("book-check-rust-block", block, &[]);
+    let problems = html::external_resources(&safe);
+    assert!(
+        problems.is_empty(),
+        "with book.toml's `[output.html.playground] runnable = false`, a ```rust \
+         block must stay off the playground:\n{}",
+        problems.join("\n")
+    );
+    let broken = [
+        build_broken(
+            "book-check-playground",
+            block,
+            &[("output.html.playground.runnable", true)],
+        ),
+        build_broken(
+            "book-check-runnable",
+            &block.replace("```rust", "```rust,mdbook-runnable"),
+            &[],
+        ),
+    ];
+    for dir in broken {
+        let problems = html::external_resources(&dir);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with(&page) && p.contains("play.rust-lang.org")),
+            "{}: the playground block on {page} should be reported: {problems:#?}",
+            dir.display()
+        );
+    }
 }
 
 /// Each page's "next" arrow leads to the next page in course order: the
