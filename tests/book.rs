@@ -845,3 +845,143 @@ fn failure_id_check_catches_a_stale_page() {
     assert!(problems[0].starts_with("ch01.no-such-mistake"));
     assert!(problems[1].contains("no chapter 99"));
 }
+
+/// Every session plan on the teachers' page fits its time: each table under
+/// "### A plan" takes the chapters in order, each exactly once, and each
+/// session's chapter minutes (from course.toml) and time left add up to its
+/// length, with at least ten minutes left for a break.
+#[test]
+fn teacher_session_plans_fit_their_time() {
+    let page = fs::read_to_string(book_dir().join("src/teachers.md")).expect("teachers.md");
+    let problems = plan_problems(&page);
+    assert!(problems.is_empty(), "teachers.md:\n{}", problems.join("\n"));
+}
+
+/// Disagreements between the plan tables in `page` and course.toml. A row is
+/// `| name | L min | A to B | M min | R min |` (or just `A` for one chapter).
+fn plan_problems(page: &str) -> Vec<String> {
+    let Some(start) = page.find("### A plan") else {
+        return vec!["no `### A plan` section".into()];
+    };
+    let section = &page[start + 1..];
+    let section = &section[..section.find("\n#").unwrap_or(section.len())];
+    let mut tables: Vec<Vec<Vec<&str>>> = Vec::new();
+    let mut in_table = false;
+    for line in section.lines() {
+        if !line.starts_with('|') {
+            in_table = false;
+            continue;
+        }
+        if !in_table {
+            tables.push(Vec::new());
+            in_table = true;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let header = cells.iter().any(|c| c.starts_with("---")) || cells[0] == "session";
+        if !header {
+            tables.last_mut().expect("pushed above").push(cells);
+        }
+    }
+    if tables.is_empty() {
+        return vec!["`### A plan` has no table".into()];
+    }
+    let minutes = |text: &str| {
+        text.strip_suffix(" min")
+            .and_then(|n| n.parse::<u32>().ok())
+    };
+    let mut problems = Vec::new();
+    for (t, rows) in tables.iter().enumerate() {
+        let mut next = 1;
+        for row in rows {
+            let say = |why: String| format!("plan {}, session {:?}: {why}", t + 1, row[0]);
+            let (Some(length), Some(chapters), Some(taken), Some(left)) = (
+                row.get(1).and_then(|c| minutes(c)),
+                row.get(2),
+                row.get(3).and_then(|c| minutes(c)),
+                row.get(4).and_then(|c| minutes(c)),
+            ) else {
+                problems.push(say(
+                    "a row is `| name | L min | A to B | M min | R min |`".into()
+                ));
+                continue;
+            };
+            let bounds: Vec<u32> = chapters
+                .split(" to ")
+                .filter_map(|n| n.trim().parse().ok())
+                .collect();
+            let (first, last) = match bounds[..] {
+                [one] => (one, one),
+                [a, b] => (a, b),
+                _ => {
+                    problems.push(say(format!("{chapters:?} is not `A to B`")));
+                    continue;
+                }
+            };
+            if first != next || last < first {
+                problems.push(say(format!(
+                    "chapters {first} to {last}, but chapter {next} comes next"
+                )));
+            }
+            let sum: u32 = course()
+                .chapters
+                .iter()
+                .filter(|c| (first..=last).contains(&c.number))
+                .map(|c| c.minutes)
+                .sum();
+            if taken != sum {
+                problems.push(say(format!(
+                    "says its chapters take {taken} min, course.toml says {sum} min"
+                )));
+            }
+            if sum + left != length {
+                problems.push(say(format!(
+                    "{sum} min of chapters and {left} min left is not {length} min"
+                )));
+            }
+            if length < sum + 10 {
+                problems.push(say(format!(
+                    "{sum} min of chapters leave no break in {length} min"
+                )));
+            }
+            next = last + 1;
+        }
+        let count = course().chapters.len() as u32;
+        if next != count + 1 {
+            problems.push(format!(
+                "plan {} stops before chapter {next} (the course has {count})",
+                t + 1
+            ));
+        }
+    }
+    problems
+}
+
+/// The plan check catches the old plan (125 minutes of chapters in a
+/// two-hour session), a wrong sum, a skipped chapter and a short plan.
+#[test]
+fn plan_check_catches_a_session_that_overflows() {
+    let minutes: Vec<u32> = course().chapters.iter().map(|c| c.minutes).collect();
+    let part1: u32 = minutes[..5].iter().sum();
+    let rest: u32 = minutes[5..].iter().sum();
+    let page = format!(
+        "### A plan\n\n| session | length | chapters | their minutes | left |\n|---|---|---|---|---|\n\
+         | 1 | 120 min | 1 to 5 | {part1} min | 0 min |\n| 2 | 150 min | 6 to 8 | {rest} min | {} min |\n\n\
+         | session | length | chapters | their minutes | left |\n|---|---|---|---|---|\n\
+         | 1 | 150 min | 1 to 2 | 1 min | 0 min |\n| 2 | 150 min | 4 to 5 | 55 min | 95 min |\n\n## Next\n",
+        150 - rest
+    );
+    let problems = plan_problems(&page);
+    let wanted = [
+        format!("plan 1, session \"1\": {part1} min of chapters and 0 min left is not 120 min"),
+        format!("plan 1, session \"1\": {part1} min of chapters leave no break"),
+        "plan 2, session \"1\": says its chapters take 1 min".into(),
+        "plan 2, session \"2\": chapters 4 to 5, but chapter 3 comes next".into(),
+        "plan 2 stops before chapter 6".into(),
+    ];
+    for needle in wanted {
+        assert!(
+            problems.iter().any(|p| p.contains(&needle)),
+            "{needle:?} should be reported: {problems:#?}"
+        );
+    }
+}
