@@ -17,6 +17,10 @@
 mod figures;
 #[path = "book/html.rs"]
 mod html;
+// `expand` is the docs run's; this suite checks includes one by one.
+#[allow(dead_code)]
+#[path = "book/include.rs"]
+mod include;
 
 use dialtone_kit::course::{course, workspace_root};
 use std::fs;
@@ -67,7 +71,7 @@ fn include_problems(page: &Path, text: &str) -> Vec<String> {
             problems.push(say(format!("{file} does not exist")));
             continue;
         };
-        match select(&content, selector, file) {
+        match include::select(&content, selector, file) {
             Ok(text) if text.trim().is_empty() => {
                 problems.push(say("includes nothing but blank lines".into()))
             }
@@ -76,53 +80,6 @@ fn include_problems(page: &Path, text: &str) -> Vec<String> {
         }
     }
     problems
-}
-
-/// The text a selector picks from a file: an anchor, or a line range `A:B`.
-fn select(content: &str, selector: Option<&str>, file: &str) -> Result<String, String> {
-    let lines: Vec<&str> = content.lines().collect();
-    let snapshot_rule =
-        "a snapshot include must start at line 4, right after insta's 3-line header";
-    let Some(selector) = selector else {
-        return if file.ends_with(".snap") {
-            Err(snapshot_rule.into())
-        } else {
-            Ok(content.to_string())
-        };
-    };
-    let first = selector.split(':').next().unwrap_or_default();
-    if first.is_empty() || first.chars().all(|c| c.is_ascii_digit()) {
-        let mut bounds = selector.split(':');
-        let start: usize = bounds.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-        let end: usize = bounds
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(lines.len());
-        if file.ends_with(".snap") && (start != 4 || lines.get(2) != Some(&"---")) {
-            return Err(snapshot_rule.into());
-        }
-        if start == 0 || start > lines.len() || end < start {
-            return Err(format!(
-                "lines {start}..{end} are outside the file ({} lines)",
-                lines.len()
-            ));
-        }
-        return Ok(lines[start - 1..end.min(lines.len())].join("\n"));
-    }
-    let begin = lines
-        .iter()
-        .position(|l| l.trim_end().ends_with(&format!("ANCHOR: {selector}")))
-        .ok_or_else(|| format!("{file} has no `ANCHOR: {selector}`"))?;
-    let end = lines[begin..]
-        .iter()
-        .position(|l| l.trim_end().ends_with(&format!("ANCHOR_END: {selector}")))
-        .ok_or_else(|| format!("{file} has no `ANCHOR_END: {selector}`"))?;
-    Ok(lines[begin + 1..begin + end]
-        .iter()
-        .filter(|l| !l.contains("ANCHOR"))
-        .copied()
-        .collect::<Vec<_>>()
-        .join("\n"))
 }
 
 /// Every include on every page resolves to a real file, anchor and text.
