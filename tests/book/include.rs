@@ -68,8 +68,8 @@ pub fn expand(dir: &Path, text: &str) -> Result<String, String> {
             Some((f, s)) => (f, Some(s)),
             None => (spec, None),
         };
-        let content =
-            fs::read_to_string(dir.join(file)).map_err(|e| format!("{{{{#include {spec}}}}}: {e}"))?;
+        let content = fs::read_to_string(dir.join(file))
+            .map_err(|e| format!("{{{{#include {spec}}}}}: {e}"))?;
         out.push_str(&select(&content, selector, file)?);
         rest = &after[end + 2..];
     }

@@ -51,7 +51,16 @@ pub fn blocks(page: &str) -> Vec<Block> {
         let end = (i + 1..lines.len())
             .find(|&j| lines[j].trim_start().starts_with(fence.as_str()))
             .unwrap_or(lines.len());
-        let body = &lines[start + 1..end];
+        // A block inside a list item is indented like its fence.
+        let indent = lines[start].len() - lines[start].trim_start().len();
+        let body: Vec<&str> = lines[start + 1..end]
+            .iter()
+            .map(|l| {
+                let cut = l.len() - l.trim_start().len();
+                &l[cut.min(indent)..]
+            })
+            .collect();
+        let body = &body[..];
         let mut words = info.split(',').map(str::trim);
         let lang = words.next().unwrap_or_default();
         let flags: Vec<&str> = words.collect();
@@ -67,7 +76,10 @@ pub fn blocks(page: &str) -> Vec<Block> {
             // with nothing but blank lines between them.
             if let Some(prev) = out.last_mut() {
                 let prev_end = closing_line(&lines, prev.line - 1);
-                if lines[prev_end + 1..start].iter().all(|l| l.trim().is_empty()) {
+                if lines[prev_end + 1..start]
+                    .iter()
+                    .all(|l| l.trim().is_empty())
+                {
                     prev.text_after = Some(body.join("\n"));
                 }
             }
@@ -168,7 +180,8 @@ pub fn split_comment(line: &str) -> (&str, Option<&str>) {
 }
 
 /// Whether `got` matches the promised line `want`, where `[PORT]`, `[FD]`,
-/// `[PID]` and `[INODE]` stand for any number (the snapshots' redactions).
+/// and `[PID]` stand for any number and `[INODE]` for one in brackets
+/// (`socket:[INODE]` is `socket:[4711]`): the snapshots' redactions.
 pub fn line_matches(want: &str, got: &str) -> bool {
     const HOLES: [&str; 4] = ["[PORT]", "[FD]", "[PID]", "[INODE]"];
     let mut want = want.trim_end();
@@ -184,11 +197,26 @@ pub fn line_matches(want: &str, got: &str) -> bool {
         let Some(rest) = got.strip_prefix(&want[..at]) else {
             return false;
         };
+        let bracketed = &want[at..at + len] == "[INODE]";
+        let rest = if bracketed {
+            match rest.strip_prefix('[') {
+                Some(r) => r,
+                None => return false,
+            }
+        } else {
+            rest
+        };
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         if digits == 0 {
             return false;
         }
         got = &rest[digits..];
+        if bracketed {
+            match got.strip_prefix(']') {
+                Some(r) => got = r,
+                None => return false,
+            }
+        }
         want = &want[at + len..];
     }
 }
@@ -201,8 +229,15 @@ pub fn printed_port(text: &str) -> Option<u16> {
         .iter()
         .flat_map(|lead| text.match_indices(lead).map(move |(i, _)| i + lead.len()))
         .filter_map(|at| {
-            let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
-            digits.parse::<u16>().ok().filter(|p| *p != 0).map(|p| (at, p))
+            let digits: String = text[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .map(|p| (at, p))
         })
         .min()
         .map(|(_, p)| p)

@@ -41,7 +41,12 @@ pub fn start(line: &str, dir: &Path, env: &[(String, String)]) -> Result<Running
         .stderr(Stdio::piped())
         // Its own group: one killpg ends bash, cargo and the program cargo ran.
         .process_group(0);
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "DIALTONE_ROOT", "RUST_BACKTRACE"] {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "DIALTONE_ROOT",
+        "RUST_BACKTRACE",
+    ] {
         cmd.env_remove(var);
     }
     for (k, v) in env {
