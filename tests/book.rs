@@ -5,7 +5,9 @@
 //! mdBook logs a missing include and carries on, and silently includes nothing
 //! for a missing anchor; these tests turn both into failures. The rendered
 //! HTML is checked too: every internal link and `#anchor` resolves, nothing
-//! is fetched from the internet, the "next chapter" arrows follow the course,
+//! is fetched from the internet (no remote script, font, image or preload,
+//! no script `fetch` to another host, and no runnable code block calling the
+//! Rust playground), the "next chapter" arrows follow the course,
 //! and the call-sequence figures are exactly what their generator draws.
 //!
 //! Everything here runs on a fresh machine with nothing installed: mdBook is

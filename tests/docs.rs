@@ -104,6 +104,9 @@ fn not_here(cmd: &str) -> Option<&'static str> {
     if suite {
         return Some(NOT_HERE[0].1);
     }
+    if code.contains("--test docs") {
+        return Some("this very test: it would run itself again");
+    }
     NOT_HERE
         .iter()
         .find(|(start, _)| code.starts_with(start))
@@ -463,6 +466,12 @@ fn judge(
             "did not finish within {limit:?} (a command that holds the line belongs \
              in the background with `&`, or in a ```console,interactive block)"
         )),
+        Some(st) if st.code() == Some(127) && cmd.exits != 127 => problems.push(
+            "a program it runs is not installed (bash says \"command not found\"); the docs \
+             use nc (netcat-openbsd), socat and python3: `apt-get install netcat-openbsd socat \
+             python3`, as .ci/run does"
+                .into(),
+        ),
         Some(st) if st.code() != Some(cmd.exits) => problems.push(format!(
             "exited with {st}, the page expects exit code {}{}",
             cmd.exits,
@@ -568,6 +577,8 @@ fn block_reader_reads_the_conventions() {
     assert_eq!(not_here("cargo test"), Some(NOT_HERE[0].1));
     assert_eq!(not_here("cargo test   # the suite"), Some(NOT_HERE[0].1));
     assert_eq!(not_here("cargo test -p ch01-install-phone"), None);
+    assert!(not_here("cargo test --test docs").is_some());
+    assert_eq!(not_here("cargo test --test book figures"), None);
     assert!(not_here("cargo install --locked mdbook@0.5.4").is_some());
 }
 
