@@ -5,7 +5,9 @@
 //! mdBook logs a missing include and carries on, and silently includes nothing
 //! for a missing anchor; these tests turn both into failures. The rendered
 //! HTML is checked too: every internal link and `#anchor` resolves, nothing
-//! is fetched from the internet, the "next chapter" arrows follow the course,
+//! is fetched from the internet (no remote script, font, image or preload,
+//! no script `fetch` to another host, and no runnable code block calling the
+//! Rust playground), the "next chapter" arrows follow the course,
 //! and the call-sequence figures are exactly what their generator draws.
 //!
 //! Everything here runs on a fresh machine with nothing installed: mdBook is
@@ -17,6 +19,10 @@
 mod figures;
 #[path = "book/html.rs"]
 mod html;
+// `expand` is the docs run's; this suite checks includes one by one.
+#[allow(dead_code)]
+#[path = "book/include.rs"]
+mod include;
 
 use dialtone_kit::course::{course, workspace_root};
 use std::fs;
@@ -67,7 +73,7 @@ fn include_problems(page: &Path, text: &str) -> Vec<String> {
             problems.push(say(format!("{file} does not exist")));
             continue;
         };
-        match select(&content, selector, file) {
+        match include::select(&content, selector, file) {
             Ok(text) if text.trim().is_empty() => {
                 problems.push(say("includes nothing but blank lines".into()))
             }
@@ -76,53 +82,6 @@ fn include_problems(page: &Path, text: &str) -> Vec<String> {
         }
     }
     problems
-}
-
-/// The text a selector picks from a file: an anchor, or a line range `A:B`.
-fn select(content: &str, selector: Option<&str>, file: &str) -> Result<String, String> {
-    let lines: Vec<&str> = content.lines().collect();
-    let snapshot_rule =
-        "a snapshot include must start at line 4, right after insta's 3-line header";
-    let Some(selector) = selector else {
-        return if file.ends_with(".snap") {
-            Err(snapshot_rule.into())
-        } else {
-            Ok(content.to_string())
-        };
-    };
-    let first = selector.split(':').next().unwrap_or_default();
-    if first.is_empty() || first.chars().all(|c| c.is_ascii_digit()) {
-        let mut bounds = selector.split(':');
-        let start: usize = bounds.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-        let end: usize = bounds
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(lines.len());
-        if file.ends_with(".snap") && (start != 4 || lines.get(2) != Some(&"---")) {
-            return Err(snapshot_rule.into());
-        }
-        if start == 0 || start > lines.len() || end < start {
-            return Err(format!(
-                "lines {start}..{end} are outside the file ({} lines)",
-                lines.len()
-            ));
-        }
-        return Ok(lines[start - 1..end.min(lines.len())].join("\n"));
-    }
-    let begin = lines
-        .iter()
-        .position(|l| l.trim_end().ends_with(&format!("ANCHOR: {selector}")))
-        .ok_or_else(|| format!("{file} has no `ANCHOR: {selector}`"))?;
-    let end = lines[begin..]
-        .iter()
-        .position(|l| l.trim_end().ends_with(&format!("ANCHOR_END: {selector}")))
-        .ok_or_else(|| format!("{file} has no `ANCHOR_END: {selector}`"))?;
-    Ok(lines[begin + 1..begin + end]
-        .iter()
-        .filter(|l| !l.contains("ANCHOR"))
-        .copied()
-        .collect::<Vec<_>>()
-        .join("\n"))
 }
 
 /// Every include on every page resolves to a real file, anchor and text.
@@ -330,7 +289,9 @@ fn rendered_book_fetches_nothing_from_the_internet() {
     );
 }
 
-/// The offline check catches a CDN script, a web font and a remote image.
+/// The offline check catches a CDN script, a web font, a remote image, a
+/// preload, a `srcset`, and scripts that fetch, open an `XMLHttpRequest` or a
+/// WebSocket; it passes a link, a URL in a comment and a local fetch.
 #[test]
 fn offline_check_catches_a_cdn() {
     let dir = workspace_root().join("target/book-check-offline");
@@ -339,8 +300,11 @@ fn offline_check_catches_a_cdn() {
     fs::write(
         dir.join("index.html"),
         r#"<html><head><script src="https://cdn.example.org/x.js"></script>
-<link rel="stylesheet" href="local.css"></head>
-<body><a href="https://example.org">a link is fine</a><img src="//img.example.org/p.png" alt="remote"></body></html>"#,
+<link rel="stylesheet" href="local.css"><link rel="preload" href="https://fonts.example.org/f.woff2" as="font">
+<script src="local.js"></script>
+<script>navigator.sendBeacon("https://stats.example.org/hit", "1");</script></head>
+<body><a href="https://example.org">a link is fine</a><img src="//img.example.org/p.png" alt="remote">
+<img src="ok.png" srcset="ok.png 1x, https://img.example.org/p2.png 2x" alt="hidpi"></body></html>"#,
     )
     .expect("fixture page");
     fs::write(
@@ -348,8 +312,103 @@ fn offline_check_catches_a_cdn() {
         "@font-face { src: url('https://fonts.example.org/f.woff2'); }\nbody { background: url(ok.png); }\n",
     )
     .expect("fixture css");
+    fs::write(
+        dir.join("local.js"),
+        r#"// see https://example.org/docs for why (a comment, not a request)
+fetch("searchindex.json");
+fetch_with_timeout('https://api.example.org/data', {});
+const x = new XMLHttpRequest(); x.open("POST", "https://api.example.org/post");
+const ws = new WebSocket(`wss://live.example.org/`);
+alert("read more at https://example.org/more");
+"#,
+    )
+    .expect("fixture js");
     let problems = html::external_resources(&dir);
-    assert_eq!(problems.len(), 3, "{problems:#?}");
+    let wanted = [
+        "cdn.example.org/x.js",
+        "<link \"https://fonts.example.org/f.woff2\"",
+        "stats.example.org",
+        "//img.example.org/p.png",
+        "img.example.org/p2.png",
+        "local.css: https://fonts.example.org/f.woff2",
+        "api.example.org/data",
+        "api.example.org/post",
+        "live.example.org",
+    ];
+    for needle in wanted {
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "{needle} should be reported: {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), wanted.len(), "{problems:#?}");
+}
+
+/// Builds a copy of the book into `target/NAME` with `block` added to the
+/// end of chapter 1's page and `settings` changed in its config, for the
+/// checks that must catch a broken book.
+fn build_broken(name: &str, block: &str, settings: &[(&str, bool)]) -> PathBuf {
+    use mdbook_driver::book::BookItem;
+    let out = workspace_root().join("target").join(name);
+    let _ = fs::remove_dir_all(&out);
+    let mut book = mdbook_driver::MDBook::load(book_dir()).expect("mdBook loads book/");
+    book.config.build.build_dir = out.clone();
+    for (key, value) in settings {
+        book.config.set(*key, *value).expect("a valid setting");
+    }
+    let first = PathBuf::from(format!("{}.md", course().chapters[0].id()));
+    let mut added = false;
+    book.book.for_each_mut(|item| {
+        if let BookItem::Chapter(ch) = item {
+            if ch.path.as_deref() == Some(first.as_path()) {
+                ch.content.push_str(block);
+                added = true;
+            }
+        }
+    });
+    assert!(added, "{} is in the book", first.display());
+    book.build().expect("mdBook renders the broken copy");
+    out
+}
+
+/// The book's own setting keeps code blocks off the playground: a plain
+/// ```rust block (no `ignore`) added to a page fetches nothing. The same
+/// block with the setting gone, and a block that asks to be runnable
+/// whatever the setting, each make the offline check fail.
+#[test]
+fn offline_check_catches_a_playground_block() {
+    let block = "\n```rust\nfn main() {\n    println!(\"hello\");\n}\n```\n";
+    let page = format!("{}.html", course().chapters[0].id());
+    let safe = build_broken("book-check-rust-block", block, &[]);
+    let problems = html::external_resources(&safe);
+    assert!(
+        problems.is_empty(),
+        "with book.toml's `[output.html.playground] runnable = false`, a ```rust \
+         block must stay off the playground:\n{}",
+        problems.join("\n")
+    );
+    let broken = [
+        build_broken(
+            "book-check-playground",
+            block,
+            &[("output.html.playground.runnable", true)],
+        ),
+        build_broken(
+            "book-check-runnable",
+            &block.replace("```rust", "```rust,mdbook-runnable"),
+            &[],
+        ),
+    ];
+    for dir in broken {
+        let problems = html::external_resources(&dir);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with(&page) && p.contains("play.rust-lang.org")),
+            "{}: the playground block on {page} should be reported: {problems:#?}",
+            dir.display()
+        );
+    }
 }
 
 /// Each page's "next" arrow leads to the next page in course order: the
@@ -744,4 +803,144 @@ fn failure_id_check_catches_a_stale_page() {
     assert_eq!(problems.len(), 2, "{problems:#?}");
     assert!(problems[0].starts_with("ch01.no-such-mistake"));
     assert!(problems[1].contains("no chapter 99"));
+}
+
+/// Every session plan on the teachers' page fits its time: each table under
+/// "### A plan" takes the chapters in order, each exactly once, and each
+/// session's chapter minutes (from course.toml) and time left add up to its
+/// length, with at least ten minutes left for a break.
+#[test]
+fn teacher_session_plans_fit_their_time() {
+    let page = fs::read_to_string(book_dir().join("src/teachers.md")).expect("teachers.md");
+    let problems = plan_problems(&page);
+    assert!(problems.is_empty(), "teachers.md:\n{}", problems.join("\n"));
+}
+
+/// Disagreements between the plan tables in `page` and course.toml. A row is
+/// `| name | L min | A to B | M min | R min |` (or just `A` for one chapter).
+fn plan_problems(page: &str) -> Vec<String> {
+    let Some(start) = page.find("### A plan") else {
+        return vec!["no `### A plan` section".into()];
+    };
+    let section = &page[start + 1..];
+    let section = &section[..section.find("\n#").unwrap_or(section.len())];
+    let mut tables: Vec<Vec<Vec<&str>>> = Vec::new();
+    let mut in_table = false;
+    for line in section.lines() {
+        if !line.starts_with('|') {
+            in_table = false;
+            continue;
+        }
+        if !in_table {
+            tables.push(Vec::new());
+            in_table = true;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let header = cells.iter().any(|c| c.starts_with("---")) || cells[0] == "session";
+        if !header {
+            tables.last_mut().expect("pushed above").push(cells);
+        }
+    }
+    if tables.is_empty() {
+        return vec!["`### A plan` has no table".into()];
+    }
+    let minutes = |text: &str| {
+        text.strip_suffix(" min")
+            .and_then(|n| n.parse::<u32>().ok())
+    };
+    let mut problems = Vec::new();
+    for (t, rows) in tables.iter().enumerate() {
+        let mut next = 1;
+        for row in rows {
+            let say = |why: String| format!("plan {}, session {:?}: {why}", t + 1, row[0]);
+            let (Some(length), Some(chapters), Some(taken), Some(left)) = (
+                row.get(1).and_then(|c| minutes(c)),
+                row.get(2),
+                row.get(3).and_then(|c| minutes(c)),
+                row.get(4).and_then(|c| minutes(c)),
+            ) else {
+                problems.push(say(
+                    "a row is `| name | L min | A to B | M min | R min |`".into()
+                ));
+                continue;
+            };
+            let bounds: Vec<u32> = chapters
+                .split(" to ")
+                .filter_map(|n| n.trim().parse().ok())
+                .collect();
+            let (first, last) = match bounds[..] {
+                [one] => (one, one),
+                [a, b] => (a, b),
+                _ => {
+                    problems.push(say(format!("{chapters:?} is not `A to B`")));
+                    continue;
+                }
+            };
+            if first != next || last < first {
+                problems.push(say(format!(
+                    "chapters {first} to {last}, but chapter {next} comes next"
+                )));
+            }
+            let sum: u32 = course()
+                .chapters
+                .iter()
+                .filter(|c| (first..=last).contains(&c.number))
+                .map(|c| c.minutes)
+                .sum();
+            if taken != sum {
+                problems.push(say(format!(
+                    "says its chapters take {taken} min, course.toml says {sum} min"
+                )));
+            }
+            if sum + left != length {
+                problems.push(say(format!(
+                    "{sum} min of chapters and {left} min left is not {length} min"
+                )));
+            }
+            if length < sum + 10 {
+                problems.push(say(format!(
+                    "{sum} min of chapters leave no break in {length} min"
+                )));
+            }
+            next = last + 1;
+        }
+        let count = course().chapters.len() as u32;
+        if next != count + 1 {
+            problems.push(format!(
+                "plan {} stops before chapter {next} (the course has {count})",
+                t + 1
+            ));
+        }
+    }
+    problems
+}
+
+/// The plan check catches the old plan (125 minutes of chapters in a
+/// two-hour session), a wrong sum, a skipped chapter and a short plan.
+#[test]
+fn plan_check_catches_a_session_that_overflows() {
+    let minutes: Vec<u32> = course().chapters.iter().map(|c| c.minutes).collect();
+    let part1: u32 = minutes[..5].iter().sum();
+    let rest: u32 = minutes[5..].iter().sum();
+    let page = format!(
+        "### A plan\n\n| session | length | chapters | their minutes | left |\n|---|---|---|---|---|\n\
+         | 1 | 120 min | 1 to 5 | {part1} min | 0 min |\n| 2 | 150 min | 6 to 8 | {rest} min | {} min |\n\n\
+         | session | length | chapters | their minutes | left |\n|---|---|---|---|---|\n\
+         | 1 | 150 min | 1 to 2 | 1 min | 0 min |\n| 2 | 150 min | 4 to 5 | 55 min | 95 min |\n\n## Next\n",
+        150 - rest
+    );
+    let problems = plan_problems(&page);
+    let wanted = [
+        format!("plan 1, session \"1\": {part1} min of chapters and 0 min left is not 120 min"),
+        format!("plan 1, session \"1\": {part1} min of chapters leave no break"),
+        "plan 2, session \"1\": says its chapters take 1 min".into(),
+        "plan 2, session \"2\": chapters 4 to 5, but chapter 3 comes next".into(),
+        "plan 2 stops before chapter 6".into(),
+    ];
+    for needle in wanted {
+        assert!(
+            problems.iter().any(|p| p.contains(&needle)),
+            "{needle:?} should be reported: {problems:#?}"
+        );
+    }
 }

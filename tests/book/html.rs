@@ -253,53 +253,226 @@ fn tags_ids(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every resource the HTML and CSS under `root` would fetch from another
-/// host: scripts, stylesheets, fonts, images, frames. Plain `<a>` links to
-/// other sites are fine (the reader chooses to follow them).
+/// Scripts that fetch from another host only when a page holds a certain
+/// element: (the URL's start, the class that sets it off). mdBook's book.js
+/// asks the Rust playground for its crate list as soon as a page has a
+/// `.playground` block (a runnable ```rust block), and runs code there.
+const GUARDED_FETCHES: &[(&str, &str)] = &[("https://play.rust-lang.org", "playground")];
+
+/// Every resource the HTML, CSS and JavaScript under `root` would fetch from
+/// another host: scripts, stylesheets, fonts, images, frames, link preloads,
+/// and the targets of `fetch`, `XMLHttpRequest`, `WebSocket`, `EventSource`
+/// and `sendBeacon` calls in scripts. Plain `<a>` links to other sites are
+/// fine (the reader chooses to follow them). A script's fetch that only a
+/// certain element sets off (see [`GUARDED_FETCHES`]) is reported on every
+/// page that has such an element and loads that script.
 pub fn external_resources(root: &Path) -> Vec<String> {
     let mut problems = Vec::new();
+    let shown = |path: &Path| {
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    // Script file (relative to root) -> (class, URL) it fetches when a page has that class.
+    let mut guarded: HashMap<PathBuf, Vec<(&str, String)>> = HashMap::new();
+    for script in files(root, "js") {
+        let text = fs::read_to_string(&script).unwrap_or_default();
+        for url in script_fetches(&text) {
+            match GUARDED_FETCHES
+                .iter()
+                .find(|(start, _)| url.starts_with(start))
+            {
+                Some((_, class)) => guarded
+                    .entry(script.clone())
+                    .or_default()
+                    .push((class, url)),
+                None => problems.push(format!("{}: a script fetches {url}", shown(&script))),
+            }
+        }
+    }
     for page in files(root, "html") {
         let text = fs::read_to_string(&page).unwrap_or_default();
-        let shown = page
-            .strip_prefix(root)
-            .unwrap_or(&page)
-            .display()
-            .to_string();
-        for tag in tags(&text) {
+        let page_name = shown(&page);
+        let tags = tags(&text);
+        for tag in &tags {
             if tag.name == "a" || tag.name == "area" {
                 continue;
             }
-            if let Some(url) = reference(&tag).filter(|u| is_external(u)) {
-                problems.push(format!("{shown}: <{} {url:?}>", tag.name));
+            if let Some(url) = reference(tag).filter(|u| is_external(u)) {
+                problems.push(format!("{page_name}: <{} {url:?}>", tag.name));
+            }
+            for url in tag.attr("srcset").into_iter().flat_map(srcset_urls) {
+                problems.push(format!("{page_name}: <{} srcset {url:?}>", tag.name));
+            }
+            for url in tag.attr("style").into_iter().flat_map(css_urls) {
+                problems.push(format!("{page_name}: <{} style {url:?}>", tag.name));
+            }
+        }
+        for body in raw_bodies(&text, "script") {
+            for url in script_fetches(body) {
+                problems.push(format!("{page_name}: an inline script fetches {url}"));
+            }
+        }
+        for body in raw_bodies(&text, "style") {
+            for url in css_urls(body) {
+                problems.push(format!("{page_name}: an inline style loads {url}"));
+            }
+        }
+        let base = page.parent().unwrap_or(root);
+        for tag in tags.iter().filter(|t| t.name == "script") {
+            let Some(src) = tag.attr("src").filter(|s| !is_external(s)) else {
+                continue;
+            };
+            let file = base.join(percent_decode(src.split('?').next().unwrap_or_default()));
+            for (class, url) in guarded.get(&file).into_iter().flatten() {
+                if tags.iter().any(|t| has_class(t, class)) {
+                    problems.push(format!(
+                        "{page_name}: a `{class}` block makes {src} fetch {url}"
+                    ));
+                }
             }
         }
     }
     for sheet in files(root, "css") {
         let text = fs::read_to_string(&sheet).unwrap_or_default();
-        let shown = sheet
-            .strip_prefix(root)
-            .unwrap_or(&sheet)
-            .display()
-            .to_string();
-        for (at, _) in text
-            .match_indices("url(")
-            .chain(text.match_indices("@import"))
+        for url in css_urls(&text) {
+            problems.push(format!("{}: {url}", shown(&sheet)));
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
+}
+
+fn has_class(tag: &Tag, class: &str) -> bool {
+    tag.attr("class")
+        .is_some_and(|c| c.split_whitespace().any(|c| c == class))
+}
+
+/// The bodies of every `<name>...</name>` element (raw text: scripts, styles).
+fn raw_bodies<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let lower = html.to_ascii_lowercase();
+    let (open, close) = (format!("<{name}"), format!("</{name}"));
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(start) = lower[at..].find(&open).map(|i| i + at) {
+        let Some(body) = lower[start..].find('>').map(|i| start + i + 1) else {
+            break;
+        };
+        let end = lower[body..].find(&close).map_or(html.len(), |i| body + i);
+        out.push(&html[body..end]);
+        at = end;
+    }
+    out
+}
+
+/// The external URLs in a `srcset` list ("a.png 1x, https://x/b.png 2x").
+fn srcset_urls(srcset: &str) -> Vec<String> {
+    srcset
+        .split(',')
+        .filter_map(|c| c.split_whitespace().next())
+        .filter(|u| is_external(u))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The external URLs a stylesheet loads (`url(...)` and `@import`).
+fn css_urls(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in text
+        .match_indices("url(")
+        .chain(text.match_indices("@import"))
+    {
+        let rest = text[at..]
+            .trim_start_matches("url(")
+            .trim_start_matches("@import");
+        let url = rest
+            .trim_start()
+            .trim_start_matches("url(")
+            .trim_start_matches(['"', '\''])
+            .split(['"', '\'', ')', ';', ' '])
+            .next()
+            .unwrap_or_default();
+        if is_external(url) {
+            out.push(url.to_string());
+        }
+    }
+    out
+}
+
+/// The external URLs a script would request: string literals handed to a
+/// call whose name says it fetches (`fetch`, `fetch_with_timeout`,
+/// `sendBeacon`, `importScripts`, `import`), to `new WebSocket` or `new
+/// EventSource`, as the URL of an `XMLHttpRequest`'s `open(method, url)`, or
+/// assigned to a `src` or `href` (a script or stylesheet made on the fly).
+/// A URL in a comment or in text a script shows is not a request.
+pub fn script_fetches(js: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, quote) in js
+        .char_indices()
+        .filter(|(_, c)| matches!(c, '"' | '\'' | '`'))
+    {
+        let body = &js[at + 1..];
+        let Some(end) = body.find(quote) else {
+            continue;
+        };
+        let url = &body[..end];
+        if !(url.starts_with("http://")
+            || url.starts_with("https://")
+            || url.starts_with("ws://")
+            || url.starts_with("wss://")
+            || url.starts_with("//"))
+            || url.contains(char::is_whitespace)
         {
-            let rest = text[at..]
-                .trim_start_matches("url(")
-                .trim_start_matches("@import");
-            let url = rest
-                .trim_start()
-                .trim_start_matches(['"', '\''])
-                .split(['"', '\'', ')', ';', ' '])
-                .next()
-                .unwrap_or_default();
-            if is_external(url) {
-                problems.push(format!("{shown}: {url}"));
+            continue;
+        }
+        if requests(&js[..at]) {
+            out.push(url.to_string());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether the code right before a string literal hands it to a request.
+fn requests(before: &str) -> bool {
+    let before = before.trim_end();
+    let callee = |text: &str| -> String {
+        let text = text.trim_end();
+        let start = text
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+            .map_or(0, |i| i + 1);
+        text[start..].to_ascii_lowercase()
+    };
+    if let Some(call) = before.strip_suffix('(') {
+        let name = callee(call);
+        let last = name.rsplit('.').next().unwrap_or_default();
+        return last.contains("fetch")
+            || matches!(
+                last,
+                "sendbeacon" | "importscripts" | "import" | "websocket" | "eventsource"
+            );
+    }
+    if let Some(assign) = before.strip_suffix('=') {
+        let name = callee(assign);
+        return name.ends_with("src") || name.ends_with("href");
+    }
+    if let Some(first_arg) = before.strip_suffix(',') {
+        // xhr.open("GET", "https://...")
+        let first_arg = first_arg.trim_end();
+        if let Some(q) = first_arg.chars().last().filter(|c| matches!(c, '"' | '\'')) {
+            let inner = &first_arg[..first_arg.len() - 1];
+            if let Some(open) = inner.rfind(q) {
+                let call = inner[..open].trim_end();
+                if let Some(call) = call.strip_suffix('(') {
+                    return callee(call).ends_with(".open");
+                }
             }
         }
     }
-    problems
+    false
 }
 
 /// Where a rendered page's "next chapter" arrow leads, if it has one.

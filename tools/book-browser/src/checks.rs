@@ -2,7 +2,7 @@
 //!
 //! Each check returns the book's problems as lines ("sidebar: ...",
 //! "console: ...", "figure: ...", "next: ...", "search: ...", "theme: ...",
-//! "load: ...");
+//! "load: ...", "network: ...");
 //! an `Err` means the browser itself misbehaved (a WebDriver error or a
 //! timeout), which is reported apart from what is wrong with the book.
 
@@ -26,6 +26,10 @@ pub struct Expect {
 pub struct Report {
     pub problems: Vec<String>,
     pub pages: Vec<String>,
+    /// How many requests the pages made, and how many went elsewhere
+    /// than the book's own server.
+    pub requests: usize,
+    pub foreign: usize,
     pub weight: Option<Weight>,
 }
 
@@ -84,7 +88,11 @@ async fn wait_until(
 
 /// The browser console's errors since the last call.
 async fn console_errors(client: &Client) -> Result<Vec<String>, String> {
-    let log = bounded("reading the browser console", client.issue_cmd(BrowserLog)).await?;
+    let log = bounded(
+        "reading the browser console",
+        client.issue_cmd(BrowserLog("browser")),
+    )
+    .await?;
     Ok(log
         .as_array()
         .into_iter()
@@ -92,6 +100,49 @@ async fn console_errors(client: &Client) -> Result<Vec<String>, String> {
         .filter(|e| e["level"] == "SEVERE")
         .map(|e| e["message"].as_str().unwrap_or("?").to_string())
         .collect())
+}
+
+/// Every URL the browser requested since the last call, from the DevTools
+/// network events (a request that fails, or that no host answers, is there
+/// too, unlike in the page's own resource timing).
+async fn requests(client: &Client) -> Result<Vec<String>, String> {
+    let log = bounded(
+        "reading the network log",
+        client.issue_cmd(BrowserLog("performance")),
+    )
+    .await?;
+    let mut urls = Vec::new();
+    for entry in log.as_array().into_iter().flatten() {
+        // Each entry's message is a JSON text of its own.
+        let Ok(event) = serde_json::from_str::<Value>(entry["message"].as_str().unwrap_or(""))
+        else {
+            continue;
+        };
+        let event = &event["message"];
+        if event["method"] == "Network.requestWillBeSent" {
+            if let Some(url) = event["params"]["request"]["url"].as_str() {
+                urls.push(url.to_string());
+            }
+        }
+    }
+    Ok(urls)
+}
+
+/// The requests in `urls` that would go over a network to anywhere but the
+/// book's server at `origin`. The browser's own pages and resources
+/// (`chrome://`, `data:`, `about:`, `blob:`) never leave it.
+pub fn foreign(urls: &[String], origin: &str) -> Vec<String> {
+    urls.iter()
+        .filter(|u| over_network(u))
+        .filter(|u| !(u.starts_with(origin) && u[origin.len()..].starts_with('/')))
+        .cloned()
+        .collect()
+}
+
+/// Whether the browser would open a connection for `url`.
+pub fn over_network(url: &str) -> bool {
+    let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
+    matches!(scheme.as_str(), "http" | "https" | "ws" | "wss" | "ftp")
 }
 
 async fn open(client: &Client, url: &str) -> Result<(), String> {
@@ -157,9 +208,22 @@ pub async fn check_book(
     }
     pages.push("print.html".into());
     console_errors(client).await?;
+    let origin = base("").trim_end_matches('/').to_string();
+    let net = |what: &str, urls: Vec<String>, report: &mut Report| {
+        report.requests += urls.iter().filter(|u| over_network(u)).count();
+        for url in foreign(&urls, &origin) {
+            report.foreign += 1;
+            report.problems.push(format!(
+                "network: {what} requested {url}, which is not the book's server"
+            ));
+        }
+    };
+    // What the first page, the sidebar's load, requested counts too.
+    net("index.html", requests(client).await?, &mut report);
     let mut next = Vec::new();
     for page in &pages {
         next.push(check_page(client, &base(page), page, shots, &mut report.problems).await?);
+        net(page, requests(client).await?, &mut report);
     }
     // Reading on with the "next" arrow walks the introduction, then every
     // chapter in course order.
@@ -181,9 +245,11 @@ pub async fn check_book(
     report.pages = pages;
 
     check_search(client, base, expect, &mut report.problems).await?;
+    net("searching", requests(client).await?, &mut report);
     if let Some((first, _)) = expect.chapters.first() {
         check_themes(client, &base(first), first, shots, &mut report.problems).await?;
         report.weight = Some(weigh(client, &base(first), first).await?);
+        net("switching themes", requests(client).await?, &mut report);
     }
     Ok(report)
 }

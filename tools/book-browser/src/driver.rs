@@ -141,6 +141,10 @@ impl Driver {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--window-size=1280,1000".into(),
+            // Every host name but loopback resolves to nothing: a request the
+            // book should never make is logged (and reported) but can't leave
+            // the machine, even from the deliberately broken copy.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".into(),
             format!("--user-data-dir={}", profile.display()),
         ];
         // Debian's /usr/bin/chromium is a shell wrapper around the real
@@ -154,7 +158,9 @@ impl Driver {
         let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": binary, "args": args },
-            "goog:loggingPrefs": { "browser": "ALL" },
+            // The console, and the DevTools network events (every request
+            // the page makes, including ones that fail).
+            "goog:loggingPrefs": { "browser": "ALL", "performance": "ALL" },
         });
         let Value::Object(caps) = caps else {
             unreachable!("json!({{..}}) is an object")
@@ -269,10 +275,11 @@ pub fn end_strays(within: Duration) {
     }
 }
 
-/// chromedriver's own command for the browser console's messages since the
-/// last call (`goog:loggingPrefs` turns the collection on).
+/// chromedriver's own command for one of its logs since the last call
+/// (`goog:loggingPrefs` turns the collection on): `"browser"` is the
+/// console, `"performance"` the DevTools events.
 #[derive(Debug)]
-pub struct BrowserLog;
+pub struct BrowserLog(pub &'static str);
 
 impl WebDriverCompatibleCommand for BrowserLog {
     fn endpoint(
@@ -285,7 +292,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
     fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
         (
             http::Method::POST,
-            Some(r#"{"type":"browser"}"#.to_string()),
+            Some(serde_json::json!({ "type": self.0 }).to_string()),
         )
     }
 }

@@ -8,9 +8,15 @@
 //! every figure has a size and alt text; the dark themes really change the
 //! colours. Screenshots of every page land in `target/book-browser/shots/`.
 //!
+//! Every request the browser makes is counted from its DevTools network
+//! log, and any that is not to the book's own server is a problem: the book
+//! reads offline. (Chromium resolves no host name but loopback here, so
+//! nothing can leave the machine even when a page tries.)
+//!
 //! Then it proves the checks can fail: it builds a deliberately broken copy
-//! (a chapter dropped from the sidebar, a figure deleted) and fails unless
-//! every one of those faults is reported.
+//! (a chapter dropped from the sidebar, a figure deleted, a runnable Rust
+//! block that makes mdBook's script call the Rust playground) and fails
+//! unless every one of those faults is reported.
 //!
 //! This is its own command, not part of `cargo test`: it needs Chromium
 //! (`apt-get install chromium chromium-driver`), and says so at once when
@@ -98,6 +104,7 @@ async fn run(chromium: &Path, chromedriver: &Path) -> Result<bool, String> {
     let t = Instant::now();
     let good = build(&out.join("book"), None)?;
     let broken = build(&out.join("broken"), Some(&removed))?;
+    let playground_page = format!("{}.html", course().chapters[0].id());
     fs::remove_file(broken.join(&figure))
         .map_err(|e| format!("breaking the copy: {figure}: {e}"))?;
     println!(
@@ -143,7 +150,13 @@ async fn run(chromium: &Path, chromedriver: &Path) -> Result<bool, String> {
     println!("browser checks took {:.1} s", t.elapsed().as_secs_f64());
 
     let book_ok = report_book(&good_report, &shots);
-    let caught = report_broken(&broken_report, &removed, &removed_title, &figure);
+    let caught = report_broken(
+        &broken_report,
+        &removed,
+        &removed_title,
+        &figure,
+        &playground_page,
+    );
     Ok(book_ok && caught)
 }
 
@@ -175,8 +188,15 @@ fn expectations() -> Result<Expect, String> {
     })
 }
 
+/// A Rust block that asks to be runnable whatever book.toml says: mdBook
+/// gives it a Run button, and its script fetches the playground's crate list
+/// as soon as the page loads.
+const PLAYGROUND_BLOCK: &str =
+    "\n```rust,mdbook-runnable\nfn main() {\n    println!(\"hello\");\n}\n```\n";
+
 /// Builds the book into `dir`; with `drop_page`, leaves that page out of
-/// the book (and so out of its sidebar and search index).
+/// the book (and so out of its sidebar and search index) and adds a
+/// runnable Rust block to chapter 1's page.
 fn build(dir: &Path, drop_page: Option<&str>) -> Result<PathBuf, String> {
     let mut book = mdbook_driver::MDBook::load(workspace_root().join("book"))
         .map_err(|e| format!("mdBook can't load book/: {e:#}"))?;
@@ -184,6 +204,14 @@ fn build(dir: &Path, drop_page: Option<&str>) -> Result<PathBuf, String> {
     if let Some(page) = drop_page {
         let md = Path::new(page).with_extension("md");
         book.book.items.retain(|item| !matches!(item, BookItem::Chapter(ch) if ch.path.as_deref() == Some(md.as_path())));
+        let first = PathBuf::from(format!("{}.md", course().chapters[0].id()));
+        book.book.for_each_mut(|item| {
+            if let BookItem::Chapter(ch) = item {
+                if ch.path.as_deref() == Some(first.as_path()) {
+                    ch.content.push_str(PLAYGROUND_BLOCK);
+                }
+            }
+        });
     }
     book.build()
         .map_err(|e| format!("mdBook can't build the book: {e:#}"))?;
@@ -195,6 +223,10 @@ fn report_book(report: &Report, shots: &Path) -> bool {
         "checked {} pages: {}",
         report.pages.len(),
         report.pages.join(" ")
+    );
+    println!(
+        "network: {} requests, {} not to the book's own server",
+        report.requests, report.foreign
     );
     println!("screenshots: {}", shots.display());
     if let Some(w) = &report.weight {
@@ -218,13 +250,20 @@ fn report_book(report: &Report, shots: &Path) -> bool {
 }
 
 /// The broken copy must fail every check its faults touch.
-fn report_broken(report: &Report, removed: &str, title: &str, figure: &str) -> bool {
+fn report_broken(
+    report: &Report,
+    removed: &str,
+    title: &str,
+    figure: &str,
+    playground_page: &str,
+) -> bool {
     let has = |prefix: &str, needle: &str| {
         report
             .problems
             .iter()
             .any(|p| p.starts_with(prefix) && p.contains(needle))
     };
+    let playground_request = format!("{playground_page} requested https://play.rust-lang.org");
     let wanted = [
         (
             "sidebar:",
@@ -247,6 +286,11 @@ fn report_broken(report: &Report, removed: &str, title: &str, figure: &str) -> b
             format!("the console's 404 for {figure}"),
         ),
         ("load:", removed, format!("{removed} no longer loading")),
+        (
+            "network:",
+            playground_request.as_str(),
+            format!("{playground_page}'s runnable block calling the Rust playground"),
+        ),
         (
             "next:",
             removed,
