@@ -24,7 +24,7 @@ pub const TO: Flag = Flag {
     name: "--to",
     example: "127.0.0.1:5000",
     does: "dial a real phone at HOST:PORT (socket + connect), then hang up",
-    note: "Give it a phone to ring first, e.g. `nc -l 127.0.0.1 5000` in another terminal.",
+    note: "Give it a phone to ring first: `nc -l 127.0.0.1 5000` in another terminal (5000 taken? any free port above 1024 will do, the same on both sides).",
 };
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
@@ -68,9 +68,7 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
     // What dial() did inside, the scene can't see; the kernel's answers below
     // (getsockname, getpeername) are the evidence.
-    s.note(
-        "inside, the reference answer calls socket() and connect(), and never bind(); and yet...",
-    )?;
+    s.note("what dial() did inside, the scene can't see; the kernel's answers are the evidence:")?;
     describe_call(s, &phone)?;
 
     // ANCHOR: ring
@@ -185,7 +183,7 @@ fn refused(s: &mut Scene, answer: &Answer) -> SceneResult {
                     "the kernel answered the attempt with a reset (RST); dial() returned the Err",
                 )?;
                 s.note("refused at once, not after a wait: on this machine the kernel knows nobody listens there")?;
-                s.note("the reference dial() returns with `?`, which drops its phone on the way out: a failed call leaves no handset behind")?;
+                s.note("a dial() that returns with `?` drops its phone on the way out: a failed call leaves no handset behind")?;
             } else {
                 s.note("nobody listens there, so the kernel says ECONNREFUSED: dial() should return that Err (run `cargo test -p ch04-dial`)")?;
             }
