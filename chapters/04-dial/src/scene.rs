@@ -12,11 +12,15 @@
 use crate::check::Answer;
 use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::learner::{LearnerError, Trouble};
-use dialtone_kit::scene::{sys, Scene, SceneResult, Who};
+use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{kernel, learner, names, party};
 use nix::errno::Errno;
-use nix::sys::socket::SockaddrIn;
-use std::os::fd::{AsRawFd, OwnedFd};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{
+    connect, getsockopt, listen, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
+    SockaddrIn,
+};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
 
 /// `--to HOST:PORT`: dial a real phone instead of the scene's.
@@ -98,6 +102,7 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.pause()?;
 
     refused(s, answer)?;
+    full_queue(s)?;
 
     drop(phone); // close(): the call ends; the callee would read end-of-file.
     s.step(
@@ -199,6 +204,113 @@ fn refused(s: &mut Scene, answer: &Answer) -> SceneResult {
     }
     drop(off);
     s.pause().map_err(Into::into)
+}
+
+/// An aside, with the exchange's own phones rather than dial(): a
+/// non-blocking dial, first to a phone with room in its queue, then to one
+/// whose queue is full. The kernel's words: EINPROGRESS, poll(POLLOUT),
+/// SO_ERROR; and the ListenOverflows counter that `nstat` reads.
+fn full_queue(s: &mut Scene) -> SceneResult {
+    let setup = sys("a listener with backlog 0", "Is the loopback interface up?");
+    let (tiny, number) = party::numbered_phone().map_err(setup)?;
+    listen(
+        &tiny,
+        Backlog::new(0).map_err(sys("Backlog::new(0)", "nix refused a backlog of 0"))?,
+    )
+    .map_err(sys("listen(backlog 0)", "Is the loopback interface up?"))?;
+    s.step(
+        Who::Callee,
+        "a third phone, whose queue holds just one waiting call",
+        &format!(
+            "socket + bind + listen(fd {}, 0) = number {}; Linux holds backlog + 1 calls",
+            tiny.as_raw_fd(),
+            names::addr(&number)
+        ),
+    )?;
+    let first = dial_without_waiting(s, &number, "a first caller")?;
+    let second = dial_without_waiting(s, &number, "a second caller")?;
+    s.note("the queue was full, so the callee's kernel dropped the second caller's SYN without a word: no refusal, no reset; the caller's kernel will send it again in 1 s, then 3 s, ... (tcp_syn_retries)")?;
+    let overflows = listen_overflows();
+    s.step(
+        Who::Exchange,
+        "counts the calls it dropped at full queues",
+        &format!(
+            "TcpExtListenOverflows {} (/proc/net/netstat; `nstat -az TcpExtListenOverflows`)",
+            if overflows.is_some_and(|n| n > 0) {
+                "is above 0"
+            } else {
+                "could not be read"
+            }
+        ),
+    )?;
+    drop((first, second, tiny));
+    s.pause().map_err(Into::into)
+}
+
+/// How long a non-blocking dial is given to get through on loopback.
+const THROUGH_WITHIN: Duration = Duration::from_millis(300);
+
+/// A caller's non-blocking dial: connect() returns at once (EINPROGRESS);
+/// poll(POLLOUT) says when the call is through, and SO_ERROR how it went.
+fn dial_without_waiting(
+    s: &mut Scene,
+    number: &SockaddrIn,
+    who: &str,
+) -> Result<OwnedFd, SceneError> {
+    let advice = "Is the loopback interface up?";
+    let phone = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK,
+        None,
+    )
+    .map_err(sys("socket(SOCK_NONBLOCK)", advice))?;
+    let fd = phone.as_raw_fd();
+    let said = match connect(fd, number) {
+        Ok(()) => "0".to_string(),
+        Err(e) => names::errno(e),
+    };
+    s.step(
+        Who::Caller,
+        &format!("{who} dials, and doesn't wait for the answer"),
+        &format!(
+            "socket(.., SOCK_NONBLOCK) = fd {fd}; connect(fd {fd}, {}) = {said}",
+            names::addr(number)
+        ),
+    )?;
+    let mut fds = [PollFd::new(phone.as_fd(), PollFlags::POLLOUT)];
+    let millis = u16::try_from(THROUGH_WITHIN.as_millis()).unwrap_or(u16::MAX);
+    let through =
+        poll(&mut fds, PollTimeout::from(millis)).map_err(sys("poll(POLLOUT)", advice))? > 0;
+    let waited = format!("poll(fd {fd}, POLLOUT, {millis} ms)");
+    if through {
+        let error = getsockopt(&phone, sockopt::SocketError)
+            .map_err(sys("getsockopt(SO_ERROR)", advice))?;
+        s.step(
+            Who::Caller,
+            "waits until the call is through, then asks how it went",
+            &format!("{waited} = 1; getsockopt(fd {fd}, SO_ERROR) = {error}: connected"),
+        )?;
+    } else {
+        s.step(
+            Who::Caller,
+            "waits for the call to go through",
+            &format!("{waited} = 0: still ringing"),
+        )?;
+    }
+    Ok(phone)
+}
+
+/// `TcpExt: ListenOverflows` from `/proc/net/netstat` (Linux): the SYNs a
+/// listener dropped because its queue of finished calls was full.
+fn listen_overflows() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (names, values) = (lines.next()?, lines.next()?);
+    let at = names
+        .split_whitespace()
+        .position(|n| n == "ListenOverflows")?;
+    values.split_whitespace().nth(at)?.parse().ok()
 }
 
 /// `--to HOST:PORT`: dial a real phone, say who we are and who answered, hang up.
