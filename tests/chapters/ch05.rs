@@ -5,7 +5,9 @@ use dialtone_kit::scene::{Scene, SceneError, SceneResult};
 use dialtone_kit::{kernel, names, party};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::sys::socket::{accept, getpeername, getsockname, shutdown, Shutdown, SockaddrIn};
+use nix::sys::socket::{
+    accept, accept4, getpeername, getsockname, shutdown, Shutdown, SockFlag, SockaddrIn,
+};
 use nix::unistd::{read, write};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -210,6 +212,29 @@ fn a_non_blocking_line_is_caught() {
     assert!(f.got.contains("EAGAIN"), "{f}");
 }
 
+/// accept4() with SOCK_CLOEXEC (what std does) is as right as accept();
+/// with SOCK_NONBLOCK it is the non-blocking line again.
+#[test]
+fn accept4_passes_with_cloexec_and_is_caught_with_nonblock() {
+    fn cloexec(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        let line = accept4(phone, SockFlag::SOCK_CLOEXEC)?;
+        let caller = getpeername(line.as_raw_fd())?;
+        Ok((line, caller))
+    }
+    fn nonblock(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        let line = accept4(phone, SockFlag::SOCK_NONBLOCK)?;
+        let caller = getpeername(line.as_raw_fd())?;
+        Ok((line, caller))
+    }
+    let passed = expect_pass(check::run(&answer(cloexec)));
+    assert!(
+        passed.0.iter().any(|p| p.contains("close-on-exec is on")),
+        "{:?}",
+        passed.0
+    );
+    expect_mistake(check::run(&answer(nonblock)), "ch05.line-nonblocking");
+}
+
 /// Mistake: jumping ahead to chapter 6, greeting the caller inside pick_up().
 #[test]
 fn greeting_inside_pick_up_is_caught() {
@@ -259,6 +284,8 @@ fn transcript() {
         "SO_ACCEPTCONN) = 1",
         "SO_ACCEPTCONN) = 0",
         "they match",
+        "F_GETFL) = O_RDWR;",
+        "F_GETFD) = 0 (no FD_CLOEXEC)",
         "= 0: end-of-file",
     ] {
         assert!(text.contains(needle), "missing {needle:?}:\n{text}");

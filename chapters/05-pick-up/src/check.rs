@@ -186,12 +186,12 @@ fn check_line_blocking(line: &OwnedFd) -> Result<bool, Failure> {
 }
 
 /// `fcntl(F_GETFL)`: the open socket's status flags (`O_NONBLOCK`, `O_RDWR`).
-fn fl_flags(fd: &OwnedFd) -> nix::Result<OFlag> {
+pub(crate) fn fl_flags(fd: &OwnedFd) -> nix::Result<OFlag> {
     fcntl(fd, FcntlArg::F_GETFL).map(OFlag::from_bits_truncate)
 }
 
 /// `O_RDWR | O_NONBLOCK`, as fcntl(2) spells the flags a socket can have.
-fn show_flags(flags: OFlag) -> String {
+pub(crate) fn show_flags(flags: OFlag) -> String {
     let mut names = vec![match flags & OFlag::O_ACCMODE {
         OFlag::O_WRONLY => "O_WRONLY",
         OFlag::O_RDONLY => "O_RDONLY",

@@ -11,10 +11,11 @@
 //! With `--listen HOST:PORT` the scene waits for a real caller instead, for
 //! example `nc 127.0.0.1 PORT` from another terminal.
 
-use crate::check::Answer;
+use crate::check::{self, Answer};
 use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{kernel, learner, names, party};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{bind, listen, Backlog, SockaddrIn};
 use nix::unistd::{read, write};
 use std::net::Ipv4Addr;
@@ -179,7 +180,37 @@ fn two_descriptors(s: &mut Scene, phone: &OwnedFd, line: &OwnedFd) -> SceneResul
         &format!("getsockname(fd {lfd}) = {}", names::addr(&line_number)),
     )?;
     s.note("the same number as the phone on the wall: many lines can share one number, told apart by who is on the other end")?;
+    line_flags(s, line)?;
     s.pause().map_err(Into::into)
+}
+
+/// The line's flags, as fcntl(2) reports them: whether it waits, and whether
+/// a program this one starts would inherit it.
+fn line_flags(s: &mut Scene, line: &OwnedFd) -> SceneResult {
+    let lfd = line.as_raw_fd();
+    let status = check::fl_flags(line).map_err(sys("fcntl(F_GETFL)", "Is it open?"))?;
+    let cloexec = fcntl(line, FcntlArg::F_GETFD)
+        .map(|bits| FdFlag::from_bits_truncate(bits).contains(FdFlag::FD_CLOEXEC))
+        .map_err(sys("fcntl(F_GETFD)", "Is it open?"))?;
+    s.step(
+        Who::You,
+        "the new line's flags",
+        &format!(
+            "fcntl(fd {lfd}, F_GETFL) = {}; fcntl(fd {lfd}, F_GETFD) = {}",
+            check::show_flags(status),
+            if cloexec {
+                "FD_CLOEXEC"
+            } else {
+                "0 (no FD_CLOEXEC)"
+            }
+        ),
+    )?;
+    s.note(match (status.contains(OFlag::O_NONBLOCK), cloexec) {
+        (false, false) => "it blocks (accept() never passes O_NONBLOCK on, on Linux), and without close-on-exec a program you start would inherit this call: accept4(.., SOCK_CLOEXEC) prevents that",
+        (false, true) => "it blocks (accept() never passes O_NONBLOCK on, on Linux), and close-on-exec keeps it out of any program you start",
+        (true, _) => "O_NONBLOCK is set: a read() with nothing waiting says EAGAIN instead of waiting (`cargo test -p ch05-pick-up` explains)",
+    })
+    .map_err(Into::into)
 }
 
 /// The first hello, both ways: you speak first, as people picking up do.

@@ -30,7 +30,9 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
         "a loopback call (socket, bind 127.0.0.1:0, listen, connect, accept)",
         "Check that loopback works on this machine.",
     ))?;
-    let (you, friend) = (Arc::new(pair.caller), pair.callee);
+    // Shared handles, not dup()s: the speaker thread below writes on the very
+    // descriptor the transcript names, as strace shows.
+    let (you, friend) = (Arc::new(pair.caller), Arc::new(pair.callee));
     s.step(
         Who::You,
         "the call is connected: you on one end, your friend on the other",
@@ -169,15 +171,15 @@ fn one_write_many_reads(s: &mut Scene, you: &OwnedFd, friend: &OwnedFd) -> Scene
     Ok(())
 }
 
-fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &OwnedFd) -> SceneResult {
+fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &Arc<OwnedFd>) -> SceneResult {
     said(s, friend, b"ring ")?;
     settle(you, 5)?;
     // The rest comes from another thread, once the first part has been taken:
     // a plain read() would have returned the 5 bytes alone.
-    let (listener, speaker) = (Arc::clone(you), friend.try_clone()?);
+    let (listener, speaker) = (Arc::clone(you), Arc::clone(friend));
     let rest = thread::spawn(move || {
         wire::wait_until_drained(&*listener, PATIENCE);
-        write(&speaker, b"ring!")
+        write(&*speaker, b"ring!")
     });
     // ANCHOR: waitall
     let mut buf = [0u8; 10];
@@ -217,8 +219,7 @@ fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &OwnedFd) -> SceneRes
     Ok(())
 }
 
-fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -> SceneResult {
-    let friend = Arc::new(friend);
+fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: Arc<OwnedFd>) -> SceneResult {
     // ANCHOR: framed_lines
     let two_lines = b"hello\nhow are you?\n";
     let (line, send_all) = (Arc::clone(&friend), answer.send_all);
