@@ -403,7 +403,7 @@ fn hang_up_between(
         other => Err(Failure::new("ch06.eof-is-a-line", format!("{function}() made up a message after the caller hung up"))
             .expected(expected)
             .got(show_heard(&other))
-            .phone("the line went quiet and you reported words nobody said.")
+            .phone("the caller hung up, and you reported words nobody said.")
             .syscall("read() returning 0 before a new message has begun means the conversation is over: return Ok(None).")),
     }
 }
