@@ -8,7 +8,9 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::{kernel, learner, names, party, wire};
+use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
+use dialtone_kit::task::unreadable;
+use dialtone_kit::{kernel, learner_call, names, party, wire};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::{accept, recv, AddressFamily, MsgFlags, SockType, SockaddrIn};
@@ -23,10 +25,10 @@ pub struct Answer {
     pub dial: fn(SockaddrIn) -> nix::Result<OwnedFd>,
 }
 
-/// How long the check's phone waits to ring after `dial()` returns. On
-/// loopback the call is queued before connect() returns, so this only
-/// matters when something is wrong.
-const RING_WITHIN: Duration = Duration::from_secs(2);
+/// How long the check's end waits for words or a hang-up that dial() should
+/// never have sent. The wait runs out on every right answer, so it is short:
+/// on loopback whatever dial() wrote or shut down arrived before it returned.
+const NOTHING_WITHIN: Duration = Duration::from_millis(50);
 
 pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let mut passed = Passed::default();
@@ -64,8 +66,7 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
 }
 
 fn call_dial(answer: &Answer, number: SockaddrIn) -> Result<nix::Result<OwnedFd>, Failure> {
-    let dial = answer.dial;
-    Ok(learner::call(chapter(), "dial", move || dial(number))?)
+    Ok(learner_call!(chapter(), answer.dial(number))?)
 }
 
 /// The first dial, to a phone that is switched on: it must go through.
@@ -203,7 +204,8 @@ fn check_own_number(phone: &OwnedFd) -> Result<SockaddrIn, Failure> {
 
 /// The check's phone rang, and the call on it comes from the learner's phone.
 fn check_it_rang(callee: &OwnedFd, own: &SockaddrIn) -> Result<(), Failure> {
-    let rang = party::ready(callee, RING_WITHIN).map_err(|e| setup("wait for the ring", e))?;
+    let rang =
+        party::ready(callee, ALREADY_IN_THE_KERNEL).map_err(|e| setup("wait for the ring", e))?;
     let mut line = None;
     let caller_id = if rang {
         // poll() said a call is queued, so accept() returns at once.
@@ -221,7 +223,7 @@ fn check_it_rang(callee: &OwnedFd, own: &SockaddrIn) -> Result<(), Failure> {
         .expected(format!("a call on the check's phone from {}", names::addr(own)))
         .got(match caller_id {
             Some(other) => format!("a call from {}", names::addr(&other)),
-            None => format!("no call within {} s", RING_WITHIN.as_secs()),
+            None => format!("no call within {} s", ALREADY_IN_THE_KERNEL.as_secs()),
         })
         .phone("your phone says it is on a call, but the number you were given never rang.")
         .syscall("connect() the socket you return, to the SockaddrIn you are given, and return that same socket."))
@@ -230,9 +232,7 @@ fn check_it_rang(callee: &OwnedFd, own: &SockaddrIn) -> Result<(), Failure> {
 /// Dialling is all dial() does: the check's end of the call has nothing to
 /// read, neither words (chapter 6) nor a hang-up (chapter 7).
 fn check_quiet(line: &OwnedFd) -> Result<(), Failure> {
-    // Loopback delivers during the learner's write() or shutdown(); the short
-    // wait only covers a slow machine.
-    if !party::ready(line, Duration::from_millis(50)).map_err(|e| setup("poll", e))? {
+    if !party::ready(line, NOTHING_WITHIN).map_err(|e| setup("poll", e))? {
         return Ok(());
     }
     let mut buf = [0u8; 64];
@@ -380,14 +380,8 @@ fn pool_words() -> String {
 }
 
 fn not_a_phone(what: &str, errno: Errno) -> Failure {
-    Failure::new(
-        "ch04.not-a-socket",
-        format!("the kernel couldn't read {what} of your phone"),
-    )
-    .expected("a socket descriptor")
-    .got(format!("{} while reading {what}", names::errno(errno)))
-    .phone("what you returned isn't a phone at all.")
-    .syscall("return the OwnedFd that socket() gave you, after connect()ing it.")
+    unreadable(chapter(), what, "your phone", errno)
+        .syscall("return the OwnedFd that socket() gave you, after connect()ing it.")
 }
 
 /// The check's own phone failed: not the learner's fault, so say so.

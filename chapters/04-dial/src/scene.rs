@@ -12,8 +12,9 @@
 use crate::check::Answer;
 use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::learner::{LearnerError, Trouble};
+use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{kernel, learner, names, party};
+use dialtone_kit::{kernel, learner_call, names, party};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
@@ -58,8 +59,7 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.pause()?;
 
     // ANCHOR: dial
-    let dial = answer.dial;
-    let phone = learner::call(s.chapter, "dial", move || dial(number))?.map_err(sys(
+    let phone = learner_call!(s.chapter, answer.dial(number))?.map_err(sys(
         format!("connect({})", names::addr(&number)),
         "The callee's phone is switched on, so check that dial() connects to the number it is given.",
     ))?;
@@ -74,9 +74,13 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     // (getsockname, getpeername) are the evidence.
     s.note("what dial() did inside, the scene can't see; the kernel's answers are the evidence:")?;
     describe_call(s, &phone)?;
+    s.hold(&format!(
+        "Your phone (fd {fd}) is on a call to {}",
+        names::addr(&number)
+    ))?;
 
     // ANCHOR: ring
-    let ringing = party::ready(&callee, Duration::from_secs(2)).map_err(sys(
+    let ringing = party::ready(&callee, ALREADY_IN_THE_KERNEL).map_err(sys(
         "poll(POLLIN) on the callee's phone",
         "Is it still open?",
     ))?;
@@ -170,8 +174,7 @@ fn refused(s: &mut Scene, answer: &Answer) -> SceneResult {
         ),
     )?;
     // ANCHOR: refused
-    let dial = answer.dial;
-    let outcome = learner::call(s.chapter, "dial", move || dial(off_number))?;
+    let outcome = learner_call!(s.chapter, answer.dial(off_number))?;
     // ANCHOR_END: refused
     let syscall = format!("connect(.., {})", names::addr(&off_number));
     match outcome {
@@ -316,9 +319,8 @@ fn listen_overflows() -> Option<u64> {
 /// `--to HOST:PORT`: dial a real phone, say who we are and who answered, hang up.
 fn real(s: &mut Scene, answer: &Answer, number: SockaddrIn) -> SceneResult {
     let there = names::addr(&number);
-    let dial = answer.dial;
     // Dial before printing anything, so a refused call is one line on stderr.
-    let phone = match learner::call(s.chapter, "dial", move || dial(number)) {
+    let phone = match learner_call!(s.chapter, answer.dial(number)) {
         Ok(Ok(phone)) => phone,
         Ok(Err(Errno::ECONNREFUSED)) => {
             return Err(sys(

@@ -10,8 +10,10 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::learner::{self, LearnerError, Trouble};
-use dialtone_kit::{kernel, names, party};
+use dialtone_kit::learner::{LearnerError, Trouble};
+use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
+use dialtone_kit::task::unreadable;
+use dialtone_kit::{kernel, learner_call, names, party};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{accept, recv, MsgFlags, SockaddrIn};
@@ -30,11 +32,10 @@ pub struct Answer {
 /// What the check's caller says as soon as the call goes through.
 const HELLO: &[u8] = b"hello, is this chapter 5?\n";
 
-/// How long the check waits for words that are already in the kernel.
-const HEAR_WITHIN: Duration = Duration::from_secs(2);
-
-/// How long the check waits for a second caller to ring the wall phone.
-const RING_WITHIN: Duration = Duration::from_secs(2);
+/// How long the caller's end waits for words or a hang-up that pick_up()
+/// should never have sent. The wait runs out on every right answer, so it
+/// is short: on loopback they arrived before pick_up() returned.
+const NOTHING_WITHIN: Duration = Duration::from_millis(50);
 
 pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let mut passed = Passed::default();
@@ -90,10 +91,9 @@ fn pick(
     phone: &Arc<OwnedFd>,
     number: &SockaddrIn,
 ) -> Result<(OwnedFd, SockaddrIn), Failure> {
-    let pick_up = answer.pick_up;
     let shared = Arc::clone(phone);
     let (returned_tx, returned_rx) = mpsc::channel();
-    let outcome = learner::call(chapter(), "pick_up", move || {
+    let outcome = learner_call!(chapter(), answer.pick_up, move |pick_up| {
         let result = pick_up(&shared);
         // Tells diagnose_hang() that pick_up() came back (after a timeout).
         let _ = returned_tx.send(());
@@ -241,7 +241,7 @@ fn check_wall_phone(phone: &OwnedFd, before: &Wall, number: &SockaddrIn) -> Resu
     } else {
         None
     };
-    let rang = second.is_some() && party::ready(phone, RING_WITHIN).unwrap_or(false);
+    let rang = second.is_some() && party::ready(phone, ALREADY_IN_THE_KERNEL).unwrap_or(false);
     if rang {
         // poll() said a call is queued, so accept() returns at once.
         return accept(phone).map(drop).map_err(|e| setup("pick up", e));
@@ -260,9 +260,7 @@ fn check_wall_phone(phone: &OwnedFd, before: &Wall, number: &SockaddrIn) -> Resu
 /// pick_up() only picks up: the caller must not have heard a word or a
 /// hang-up yet (`recv(MSG_PEEK | MSG_DONTWAIT)` on the caller's end).
 fn check_caller_hears_nothing(caller: &OwnedFd) -> Result<(), Failure> {
-    // Loopback delivers during the learner's write() or shutdown(); the short
-    // wait only covers a slow machine, and costs nothing when all is well.
-    let _ = party::ready(caller, Duration::from_millis(50));
+    let _ = party::ready(caller, NOTHING_WITHIN);
     let mut buf = [0u8; 64];
     let (id, headline, got, phone) = match recv(
         caller.as_raw_fd(),
@@ -331,14 +329,15 @@ fn check_caller_id(id: &SockaddrIn, caller: &SockaddrIn, own: &SockaddrIn) -> Re
 }
 
 fn check_words(line: &OwnedFd) -> Result<(), Failure> {
-    let heard = party::hear(line, HELLO.len(), HEAR_WITHIN).map_err(|e| not_a_line("read", e))?;
+    let heard =
+        party::hear(line, HELLO.len(), ALREADY_IN_THE_KERNEL).map_err(|e| not_a_line("read", e))?;
     if heard == HELLO {
         return Ok(());
     }
     Err(Failure::new("ch05.words-lost", "the caller's first words didn't arrive on the line pick_up() returned")
         .expected(format!("read gives {:?}", String::from_utf8_lossy(HELLO)))
         .got(if heard.is_empty() {
-            format!("nothing within {} s", HEAR_WITHIN.as_secs())
+            format!("nothing within {} s", ALREADY_IN_THE_KERNEL.as_secs())
         } else {
             format!("only {:?}", String::from_utf8_lossy(&heard))
         })
@@ -347,14 +346,10 @@ fn check_words(line: &OwnedFd) -> Result<(), Failure> {
 }
 
 fn not_a_line(what: &str, errno: Errno) -> Failure {
-    Failure::new(
-        "ch05.not-a-socket",
-        format!("the kernel couldn't read {what} of the line you returned"),
-    )
-    .expected("a socket descriptor for the call")
-    .got(format!("{} while reading {what}", names::errno(errno)))
-    .phone("what you returned isn't a telephone line at all.")
-    .syscall("return the OwnedFd that accept() gives you.")
+    unreadable(chapter(), what, "the line you returned", errno)
+        .expected("a socket descriptor for the call")
+        .phone("what you returned isn't a telephone line at all.")
+        .syscall("return the OwnedFd that accept() gives you.")
 }
 
 /// The check's own phone failed: not the learner's fault, so say so.

@@ -13,8 +13,9 @@
 
 use crate::check::{self, Answer};
 use dialtone_kit::args::{self, Flag, Mode};
+use dialtone_kit::patience::{ALREADY_IN_THE_KERNEL, PERSON_TYPES};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{kernel, learner, names, party};
+use dialtone_kit::{kernel, learner_call, names, party};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{bind, listen, Backlog, SockaddrIn};
 use nix::unistd::{read, write};
@@ -22,9 +23,6 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How long the scene waits for words or a hang-up it knows are coming.
-const SOON: Duration = Duration::from_secs(2);
 
 /// `--listen HOST:PORT`: wait for a real caller instead of the scene's.
 pub const LISTEN: Flag = Flag {
@@ -82,7 +80,8 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
             names::addr(&caller_number)
         ),
     )?;
-    let ringing = party::ready(&*phone, SOON).map_err(sys("poll", "Is it open?"))?;
+    let ringing =
+        party::ready(&*phone, ALREADY_IN_THE_KERNEL).map_err(sys("poll", "Is it open?"))?;
     s.step(
         Who::You,
         "the phone rings",
@@ -90,14 +89,14 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
 
     // ANCHOR: pick_up
-    // learner::call runs pick_up() on a thread of its own (so a pick_up()
+    // learner_call! runs pick_up() on a thread of its own (so a pick_up()
     // that never returns can't hang the scene); the thread gets a shared
     // handle to the phone on the wall, not a borrow.
-    let pick_up = answer.pick_up;
     let wall = Arc::clone(&phone);
-    let (line, caller_id) = learner::call(s.chapter, "pick_up", move || pick_up(&wall))?.map_err(
-        sys("accept", "A call is ringing: check what pick_up() does."),
-    )?;
+    let (line, caller_id) = learner_call!(s.chapter, answer.pick_up(&wall))?.map_err(sys(
+        "accept",
+        "A call is ringing: check what pick_up() does.",
+    ))?;
     // ANCHOR_END: pick_up
     let lfd = line.as_raw_fd();
     // What pick_up() did inside, the scene can't see: it shows what pick_up()
@@ -133,6 +132,9 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.pause()?;
 
     two_descriptors(s, &phone, &line)?;
+    s.hold(&format!(
+        "The phone on the wall (fd {pfd}) and the new line (fd {lfd}) are both open"
+    ))?;
     hello(s, &line, &caller)?;
     hang_ups(s, phone, line, caller)?;
     s.moral()?;
@@ -242,7 +244,8 @@ fn say(s: &mut Scene, who: Who, fd: &OwnedFd, words: &[u8]) -> SceneResult {
 }
 
 fn hear(s: &mut Scene, who: Who, fd: &OwnedFd, want: usize) -> SceneResult {
-    let heard = party::hear(fd, want, SOON).map_err(sys("read", "Is the line still open?"))?;
+    let heard = party::hear(fd, want, ALREADY_IN_THE_KERNEL)
+        .map_err(sys("read", "Is the line still open?"))?;
     let text = String::from_utf8_lossy(&heard);
     s.step(
         who,
@@ -263,7 +266,8 @@ fn hang_ups(s: &mut Scene, phone: Arc<OwnedFd>, line: OwnedFd, caller: OwnedFd) 
     drop(caller);
     s.step(Who::Caller, "hang up", &format!("close(fd {cfd})"))?;
     // ANCHOR: eof
-    let quiet = !party::ready(&line, SOON).map_err(sys("poll", "Is the line open?"))?;
+    let quiet =
+        !party::ready(&line, ALREADY_IN_THE_KERNEL).map_err(sys("poll", "Is the line open?"))?;
     let mut buf = [0u8; 64];
     let n = if quiet {
         None
@@ -345,11 +349,11 @@ fn real(s: &mut Scene, answer: &Answer, wanted: SockaddrIn) -> SceneResult {
     )?;
     party::wait_for_ring(&phone).map_err(sys("poll", "Is the phone still open?"))?;
     let phone = Arc::new(phone);
-    let pick_up = answer.pick_up;
     let wall = Arc::clone(&phone);
-    let (line, caller_id) = learner::call(s.chapter, "pick_up", move || pick_up(&wall))?.map_err(
-        sys("accept", "A call was ringing: check what pick_up() does."),
-    )?;
+    let (line, caller_id) = learner_call!(s.chapter, answer.pick_up(&wall))?.map_err(sys(
+        "accept",
+        "A call was ringing: check what pick_up() does.",
+    ))?;
     let lfd = line.as_raw_fd();
     s.step(
         Who::You,
@@ -383,14 +387,11 @@ fn real(s: &mut Scene, answer: &Answer, wanted: SockaddrIn) -> SceneResult {
     Ok(())
 }
 
-/// How long a person gets to type their line.
-const PATIENCE: Duration = Duration::from_secs(60);
-
 /// Hear one line from a person (any bytes: shown escaped), then say goodbye.
 fn converse(s: &mut Scene, line: &OwnedFd) -> SceneResult {
     let lfd = line.as_raw_fd();
-    let heard =
-        party::hear_line(line, 200, PATIENCE).map_err(sys("read", "Is the line still open?"))?;
+    let heard = party::hear_line(line, 200, PERSON_TYPES)
+        .map_err(sys("read", "Is the line still open?"))?;
     if heard.is_empty() {
         let hung_up = party::ready(line, Duration::ZERO).unwrap_or(false);
         s.step(
@@ -403,7 +404,7 @@ fn converse(s: &mut Scene, line: &OwnedFd) -> SceneResult {
             &if hung_up {
                 format!("read(fd {lfd}) = 0: end-of-file")
             } else {
-                format!("no bytes within {} s", PATIENCE.as_secs())
+                format!("no bytes within {} s", PERSON_TYPES.as_secs())
             },
         )?;
         return Ok(());

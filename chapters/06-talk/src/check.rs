@@ -12,9 +12,11 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::learner::{self, LearnerError, Trouble};
-use dialtone_kit::names;
+use dialtone_kit::learner::LearnerError;
+use dialtone_kit::patience::{PEER_REPLY, SHOULD_RETURN_AT_ONCE};
+use dialtone_kit::task::{hung_means, Named};
 use dialtone_kit::wire::{self, Options};
+use dialtone_kit::{learner_call, names, task};
 use nix::errno::Errno;
 use nix::sys::socket::{send, setsockopt, shutdown, sockopt, MsgFlags, Shutdown};
 use nix::sys::time::{TimeVal, TimeValLike};
@@ -41,12 +43,9 @@ pub struct Answer {
     pub read_frame: fn(&OwnedFd) -> Heard,
 }
 
-/// How long a call that should return at once may take when the classic
-/// mistake is to wait forever (looping on end-of-file, no frame limit).
-const QUIET: Duration = Duration::from_secs(2);
-/// How long the scripted caller waits for its last words to be read.
-const PATIENCE: Duration = Duration::from_secs(3);
-/// How long the check's listener waits for everything a writer said.
+/// How long the check's listener waits for everything a writer said, once
+/// the writer has returned and the check has shut the line's sending side:
+/// it ends at that end-of-file, so this only bounds a broken machine.
 const HEAR_ALL_WITHIN: Duration = Duration::from_secs(10);
 
 pub fn run(answer: &Answer) -> Result<Passed, Failure> {
@@ -98,12 +97,12 @@ enum Act {
 
 /// Plays `acts` on `mine` in a thread. Before each act it waits until the
 /// learner has read everything said so far, so no two acts reach the same
-/// `read`. The thread ends by itself (at worst after `PATIENCE` per act).
+/// `read`. The thread ends by itself (at worst after `PEER_REPLY` per act).
 fn script(learner: &Arc<OwnedFd>, mine: OwnedFd, acts: Vec<Act>) {
     let learner = Arc::clone(learner);
     thread::spawn(move || {
         for act in acts {
-            wire::wait_until_drained(&*learner, PATIENCE);
+            wire::wait_until_drained(&*learner, PEER_REPLY);
             match act {
                 Act::Say(bytes) => {
                     if wire::say_all(&mine, &bytes).is_err() {
@@ -151,12 +150,9 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     f
 }
 
-/// Bytes as a learner reads them: `"hello\n"`.
+/// Bytes as a learner reads them, `"hello\n"`; a long run only counted.
 fn show(bytes: &[u8]) -> String {
-    if bytes.len() > 48 {
-        return format!("{} bytes", bytes.len());
-    }
-    format!("{:?}", String::from_utf8_lossy(bytes))
+    names::show_or_count(bytes, 48)
 }
 
 fn show_heard(r: &Heard) -> String {
@@ -164,15 +160,6 @@ fn show_heard(r: &Heard) -> String {
         Ok(Some(b)) => format!("Ok(Some({}))", show(b)),
         Ok(None) => "Ok(None)".into(),
         Err(e) => format!("Err({})", names::errno(*e)),
-    }
-}
-
-/// A learner call that hung where the classic mistake is waiting forever
-/// gets that mistake's message; anything else keeps the generic one.
-fn hung_means(e: LearnerError, mistake: impl FnOnce() -> Failure) -> Failure {
-    match e.trouble {
-        Trouble::Hung(_) => mistake(),
-        _ => e.into(),
     }
 }
 
@@ -222,17 +209,18 @@ fn slow_line() -> Result<(Arc<OwnedFd>, mpsc::Receiver<Vec<u8>>), Failure> {
 
 /// Runs one of the learner's writers on a line and hears all it said. The
 /// writer's result comes back with the bytes that reached the other end.
-fn said_by<F>(
-    name: &'static str,
+fn said_by<F, W>(
+    writer: Named<F>,
     learner: Arc<OwnedFd>,
     heard: mpsc::Receiver<Vec<u8>>,
-    f: F,
+    with: W,
 ) -> Result<(nix::Result<()>, Vec<u8>), Failure>
 where
-    F: FnOnce(&OwnedFd) -> nix::Result<()> + Send + 'static,
+    F: Send + 'static,
+    W: FnOnce(F, &OwnedFd) -> nix::Result<()> + Send + 'static,
 {
-    let line = Arc::clone(&learner);
-    let result = learner::call(chapter(), name, move || f(&line))?;
+    let (name, line) = (writer.name, Arc::clone(&learner));
+    let result = writer.call(chapter(), move |f| with(f, &line))?;
     if result.is_ok() {
         check_still_talking(name, &learner)?;
     }
@@ -247,8 +235,9 @@ where
 fn check_send_all(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
     let (learner, heard) = slow_line()?;
     let speech: Vec<u8> = (0..LONG_SPEECH).map(|i| (i % 251) as u8).collect();
-    let (f, words) = (answer.send_all, speech.clone());
-    let (result, heard) = said_by("send_all", learner, heard, move |l| f(l, &words))?;
+    let words = speech.clone();
+    let send_all = task!(answer.send_all);
+    let (result, heard) = said_by(send_all, learner, heard, move |f, l| f(l, &words))?;
     if let Err(e) = result {
         return Err(Failure::new("ch06.send-error", "send_all() returned an error on a healthy line")
             .expected(format!("Ok(()) after saying all {LONG_SPEECH} bytes"))
@@ -310,13 +299,13 @@ fn hear_line(
     pending: &mut Vec<u8>,
     within: Duration,
 ) -> Result<Heard, LearnerError> {
-    let f = answer.read_line;
     let line = Arc::clone(line);
     let mut mine = std::mem::take(pending);
-    let (back, result) = learner::call_within(chapter(), "read_line", within, move || {
-        let r = f(&line, &mut mine);
+    let with = move |read_line: fn(&OwnedFd, &mut Vec<u8>) -> Heard| {
+        let r = read_line(&line, &mut mine);
         (mine, r)
-    })?;
+    };
+    let (back, result) = learner_call!(chapter(), answer.read_line, with, within = within)?;
     *pending = back;
     Ok(result)
 }
@@ -359,7 +348,7 @@ fn two_lines_at_once(answer: &Answer) -> Result<(), Failure> {
     let (learner, mine) = line(Options::default())?;
     let both = b"first\nsecond\n".to_vec();
     script(&learner, mine, vec![Act::Say(both), Act::HangUp]);
-    wire::wait_until_queued(&*learner, 13, PATIENCE);
+    wire::wait_until_queued(&*learner, 13, PEER_REPLY);
     let timeout = chapter().timeout();
     let mut pending = Vec::new();
     let got = hear_line(answer, &learner, &mut pending, timeout)?;
@@ -385,7 +374,7 @@ fn two_lines_at_once(answer: &Answer) -> Result<(), Failure> {
             .syscall("bytes after the newline belong to the next line: leave them in `pending` and look there first next time."));
     }
     hang_up_between("read_line", "after \"second\\n\"", || {
-        hear_line(answer, &learner, &mut pending, QUIET)
+        hear_line(answer, &learner, &mut pending, SHOULD_RETURN_AT_ONCE)
     })
 }
 
@@ -417,12 +406,12 @@ fn line_cut_everywhere(answer: &Answer) -> Result<(), Failure> {
         let mut pending = Vec::new();
         if cut == 0 {
             hang_up_between("read_line", "before saying anything", || {
-                hear_line(answer, &learner, &mut pending, QUIET)
+                hear_line(answer, &learner, &mut pending, SHOULD_RETURN_AT_ONCE)
             })?;
             continue;
         }
         let what = format!("{} of \"hello\\n\", then hung up", show(&words[..cut]));
-        let got = hear_line(answer, &learner, &mut pending, QUIET)
+        let got = hear_line(answer, &learner, &mut pending, SHOULD_RETURN_AT_ONCE)
             .map_err(|e| hung_means(e, || eof_loop("read_line", &truncated_words(&what))))?;
         truncated("read_line", &what, &got)?;
     }
@@ -443,7 +432,7 @@ fn line_cut_after_pending(answer: &Answer) -> Result<(), Failure> {
             .syscall("find the first '\\n' in what you read; return what comes before it and keep the rest in pending."));
     }
     let what = "\"one\\ntw\", then hung up: \"tw\" is half a line";
-    let got = hear_line(answer, &learner, &mut pending, QUIET)
+    let got = hear_line(answer, &learner, &mut pending, SHOULD_RETURN_AT_ONCE)
         .map_err(|e| hung_means(e, || eof_loop("read_line", &truncated_words(what))))?;
     truncated("read_line", what, &got)
 }
@@ -456,7 +445,7 @@ fn line_reset(answer: &Answer) -> Result<(), Failure> {
         mine,
         vec![Act::Say(b"hal".to_vec()), Act::SlamDown],
     );
-    let got = hear_line(answer, &learner, &mut Vec::new(), QUIET)
+    let got = hear_line(answer, &learner, &mut Vec::new(), SHOULD_RETURN_AT_ONCE)
         .map_err(|e| hung_means(e, || reset_ignored("read_line", &"still running")))?;
     if got != Err(Errno::ECONNRESET) {
         return Err(reset_ignored("read_line", &show_heard(&got)));
@@ -509,7 +498,7 @@ fn newline_left_behind(got: &Heard) -> Failure {
 fn eof_loop(function: &str, expected: &str) -> Failure {
     Failure::new("ch06.eof-loop", format!("{function}() kept waiting after the caller hung up"))
         .expected(expected.to_string())
-        .got(format!("no answer within {} s: read() returning 0 was treated as \"try again\"", QUIET.as_secs()))
+        .got(format!("no answer within {} s: read() returning 0 was treated as \"try again\"", SHOULD_RETURN_AT_ONCE.as_secs()))
         .phone("the other side put the phone down, and you're still holding yours saying \"hello? hello?\".")
         .syscall("read() returning 0 is end-of-file: it will return 0 forever. Stop reading and return.")
 }
@@ -539,8 +528,9 @@ fn frame_said(
     heard: mpsc::Receiver<Vec<u8>>,
     payload: Vec<u8>,
 ) -> Result<(nix::Result<()>, Vec<u8>), Failure> {
-    let f = answer.write_frame;
-    said_by("write_frame", learner, heard, move |l| f(l, &payload))
+    said_by(task!(answer.write_frame), learner, heard, move |f, l| {
+        f(l, &payload)
+    })
 }
 
 /// A plain line, heard in full by the check's end.
@@ -669,9 +659,8 @@ fn hear_frame(
     line: &Arc<OwnedFd>,
     within: Duration,
 ) -> Result<Heard, LearnerError> {
-    let f = answer.read_frame;
     let line = Arc::clone(line);
-    learner::call_within(chapter(), "read_frame", within, move || f(&line))
+    learner_call!(chapter(), answer.read_frame(&line), within = within)
 }
 
 fn check_read_frame(answer: &Answer, passed: &mut Passed) -> Result<(), Failure> {
@@ -737,7 +726,7 @@ fn frames_at_once(answer: &Answer) -> Result<(), Failure> {
     three.extend(frame(b"second"));
     let total = three.len();
     script(&learner, mine, vec![Act::Say(three), Act::HangUp]);
-    wire::wait_until_queued(&*learner, total, PATIENCE);
+    wire::wait_until_queued(&*learner, total, PEER_REPLY);
     for want in [&b"first"[..], b"", b"second"] {
         let got = hear_frame(answer, &learner, chapter().timeout())?;
         if got != Ok(Some(want.to_vec())) {
@@ -749,7 +738,7 @@ fn frames_at_once(answer: &Answer) -> Result<(), Failure> {
         }
     }
     hang_up_between("read_frame", "between frames", || {
-        hear_frame(answer, &learner, QUIET)
+        hear_frame(answer, &learner, SHOULD_RETURN_AT_ONCE)
     })
 }
 
@@ -782,7 +771,7 @@ fn frame_over_the_limit(answer: &Answer) -> Result<(), Failure> {
     let (learner, mine) = line(Options::default())?;
     let huge = ((MAX_FRAME + 1) as u32).to_be_bytes();
     wire::say_all(&mine, &huge).map_err(|e| broken_line("a frame header", e))?;
-    let got = hear_frame(answer, &learner, QUIET);
+    let got = hear_frame(answer, &learner, SHOULD_RETURN_AT_ONCE);
     drop(mine);
     let no_limit = |got: String| {
         Failure::new("ch06.frame-no-limit", "read_frame() believed a length over MAX_FRAME")
@@ -798,7 +787,7 @@ fn frame_over_the_limit(answer: &Answer) -> Result<(), Failure> {
             no_limit(format!(
                 "still waiting for {} bytes after {} s",
                 MAX_FRAME + 1,
-                QUIET.as_secs()
+                SHOULD_RETURN_AT_ONCE.as_secs()
             ))
         })),
     }
@@ -812,7 +801,7 @@ fn frame_cut_everywhere(answer: &Answer) -> Result<(), Failure> {
         let learner = line_cut_after(&whole[..cut])?;
         if cut == 0 {
             hang_up_between("read_frame", "before a frame began", || {
-                hear_frame(answer, &learner, QUIET)
+                hear_frame(answer, &learner, SHOULD_RETURN_AT_ONCE)
             })?;
             continue;
         }
@@ -824,7 +813,7 @@ fn frame_cut_everywhere(answer: &Answer) -> Result<(), Failure> {
                 "inside the payload"
             }
         );
-        let got = hear_frame(answer, &learner, QUIET)
+        let got = hear_frame(answer, &learner, SHOULD_RETURN_AT_ONCE)
             .map_err(|e| hung_means(e, || eof_loop("read_frame", &truncated_words(&what))))?;
         truncated("read_frame", &what, &got)?;
     }
@@ -837,7 +826,7 @@ fn frame_reset(answer: &Answer) -> Result<(), Failure> {
     let mut half = frame(b"ring ring");
     half.truncate(6);
     script(&learner, mine, vec![Act::Say(half), Act::SlamDown]);
-    let got = hear_frame(answer, &learner, QUIET)
+    let got = hear_frame(answer, &learner, SHOULD_RETURN_AT_ONCE)
         .map_err(|e| hung_means(e, || reset_ignored("read_frame", &"still running")))?;
     if got != Err(Errno::ECONNRESET) {
         return Err(reset_ignored("read_frame", &show_heard(&got)));
