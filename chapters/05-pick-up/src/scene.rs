@@ -42,6 +42,23 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
 /// Both parties in this process: a caller rings your phone and you pick up.
 fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.title("Your phone is on the wall and switched on. Sooner or later, somebody rings.")?;
+    let (phone, number) = on_the_wall(s)?;
+    let (caller, caller_number) = ring(s, &phone, &number)?;
+    let line = pick(s, answer, &phone, &caller_number)?;
+    two_descriptors(s, &phone, &line)?;
+    s.hold(&format!(
+        "The phone on the wall (fd {}) and the new line (fd {}) are both open",
+        phone.as_raw_fd(),
+        line.as_raw_fd()
+    ))?;
+    hello(s, &line, &caller)?;
+    hang_ups(s, phone, line, caller)?;
+    s.moral()?;
+    Ok(())
+}
+
+/// The phone goes on the wall, and nobody is ringing yet.
+fn on_the_wall(s: &mut Scene) -> Result<(Arc<OwnedFd>, SockaddrIn), SceneError> {
     let (phone, number) = party::switched_on_phone()
         .map_err(sys("socket/bind/listen", "Is the loopback interface up?"))?;
     let phone = Arc::new(phone);
@@ -68,12 +85,22 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.note("accept() now would block: waiting by the telephone until somebody dials. poll() with timeout 0 asks without waiting")?;
     s.pause()?;
 
+    Ok((phone, number))
+}
+
+/// A caller dials, and the phone rings.
+fn ring(
+    s: &mut Scene,
+    phone: &Arc<OwnedFd>,
+    number: &SockaddrIn,
+) -> Result<(OwnedFd, SockaddrIn), SceneError> {
+    let pfd = phone.as_raw_fd();
     let caller =
-        party::dial(&number).map_err(sys("the caller's connect", "Is the phone switched on?"))?;
+        party::dial(number).map_err(sys("the caller's connect", "Is the phone switched on?"))?;
     let caller_number = kernel::own_number(&caller).map_err(sys("getsockname", "Is it IPv4?"))?;
     s.step(
         Who::Caller,
-        &format!("dial {} (chapter 4)", names::addr(&number)),
+        &format!("dial {} (chapter 4)", names::addr(number)),
         &format!(
             "socket + connect = fd {}; its own number is {}",
             caller.as_raw_fd(),
@@ -81,18 +108,28 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
         ),
     )?;
     let ringing =
-        party::ready(&*phone, ALREADY_IN_THE_KERNEL).map_err(sys("poll", "Is it open?"))?;
+        party::ready(&**phone, ALREADY_IN_THE_KERNEL).map_err(sys("poll", "Is it open?"))?;
     s.step(
         Who::You,
         "the phone rings",
         &format!("poll(fd {pfd}, POLLIN) = {}", ringing_words(ringing)),
     )?;
+    Ok((caller, caller_number))
+}
 
+/// You pick up with the learner's pick_up(), and read caller ID.
+fn pick(
+    s: &mut Scene,
+    answer: &Answer,
+    phone: &Arc<OwnedFd>,
+    caller_number: &SockaddrIn,
+) -> Result<OwnedFd, SceneError> {
+    let pfd = phone.as_raw_fd();
     // ANCHOR: pick_up
     // learner_call! runs pick_up() on a thread of its own (so a pick_up()
     // that never returns can't hang the scene); the thread gets a shared
     // handle to the phone on the wall, not a borrow.
-    let wall = Arc::clone(&phone);
+    let wall = Arc::clone(phone);
     let (line, caller_id) = learner_call!(s.chapter, answer.pick_up(&wall))?.map_err(sys(
         "accept",
         "A call is ringing: check what pick_up() does.",
@@ -122,8 +159,8 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
     s.note(&format!(
         "the caller's own number (its getsockname) is {}: {}",
-        names::addr(&caller_number),
-        if peer == caller_number && caller_id == peer {
+        names::addr(caller_number),
+        if peer == *caller_number && caller_id == peer {
             "they match"
         } else {
             "they DON'T match: run `cargo test -p ch05-pick-up`"
@@ -131,14 +168,7 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     ))?;
     s.pause()?;
 
-    two_descriptors(s, &phone, &line)?;
-    s.hold(&format!(
-        "The phone on the wall (fd {pfd}) and the new line (fd {lfd}) are both open"
-    ))?;
-    hello(s, &line, &caller)?;
-    hang_ups(s, phone, line, caller)?;
-    s.moral()?;
-    Ok(())
+    Ok(line)
 }
 
 fn ringing_words(ringing: bool) -> &'static str {
