@@ -42,7 +42,18 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
 /// Both parties in this process: the callee's phone is switched on, you dial it.
 fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.title("A friend's phone is switched on and you have their number. You pick up your handset and dial.")?;
+    let (callee, number) = friend_switches_on(s)?;
+    let phone = dial(s, answer, number)?;
+    ring(s, &callee)?;
+    refused(s, answer)?;
+    full_queue(s)?;
+    hang_ups(s, phone, callee)?;
+    s.moral()?;
+    Ok(())
+}
 
+/// The callee's phone is switched on (chapters 1-3, done for you).
+fn friend_switches_on(s: &mut Scene) -> Result<(OwnedFd, SockaddrIn), SceneError> {
     let (callee, number) = party::switched_on_phone().map_err(sys(
         "the callee's socket/bind/listen",
         "Is the loopback interface up?",
@@ -58,6 +69,11 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
     s.pause()?;
 
+    Ok((callee, number))
+}
+
+/// You dial with the learner's dial(), and ask the kernel about the call.
+fn dial(s: &mut Scene, answer: &Answer, number: SockaddrIn) -> Result<OwnedFd, SceneError> {
     // ANCHOR: dial
     let phone = learner_call!(s.chapter, answer.dial(number))?.map_err(sys(
         format!("connect({})", names::addr(&number)),
@@ -79,8 +95,13 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
         names::addr(&number)
     ))?;
 
+    Ok(phone)
+}
+
+/// The callee's phone rings: the call is queued before anyone picks up.
+fn ring(s: &mut Scene, callee: &OwnedFd) -> SceneResult {
     // ANCHOR: ring
-    let ringing = party::ready(&callee, ALREADY_IN_THE_KERNEL).map_err(sys(
+    let ringing = party::ready(callee, ALREADY_IN_THE_KERNEL).map_err(sys(
         "poll(POLLIN) on the callee's phone",
         "Is it still open?",
     ))?;
@@ -104,10 +125,12 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
     s.note("connect() returned before anyone picked up: the kernel completed the call and queued it (the backlog, chapter 3); picking up is chapter 5")?;
     s.pause()?;
+    Ok(())
+}
 
-    refused(s, answer)?;
-    full_queue(s)?;
-
+/// Both phones are put down.
+fn hang_ups(s: &mut Scene, phone: OwnedFd, callee: OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
     drop(phone); // close(): the call ends; the callee would read end-of-file.
     s.step(
         Who::You,
@@ -122,7 +145,6 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
         &format!("close(fd {callee_fd})"),
     )?;
     s.pause()?;
-    s.moral()?;
     Ok(())
 }
 
