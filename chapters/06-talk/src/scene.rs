@@ -298,6 +298,32 @@ fn framed_frame(
             friend.as_raw_fd()
         ),
     )?;
+    peek_at_the_frame(s, you)?;
+    let line = Arc::clone(you);
+    let heard = learner_call!(s.chapter, answer.read_frame(&line))?.map_err(sys(
+        "read_frame()",
+        "Your read_frame() returned the kernel's error.",
+    ))?;
+    s.step(
+        Who::You,
+        "hear one frame",
+        &format!(
+            "read_frame(fd {}) = {}",
+            you.as_raw_fd(),
+            heard
+                .as_deref()
+                .map_or("None".into(), |l| format!("Some({})", show(l)))
+        ),
+    )?;
+    s.note("a length prefix tells the listener exactly how much to wait for; a newline can't be inside a line, any byte can be inside a frame")?;
+    s.pause()?;
+    Ok(())
+}
+
+/// Before read_frame() takes the frame, a look at its bytes on the line
+/// (`MSG_PEEK` leaves them there): the scene explains them only if they
+/// are the frame the page describes.
+fn peek_at_the_frame(s: &mut Scene, you: &OwnedFd) -> SceneResult {
     learner_said(you, 13, "write_frame()")?;
     let mut buf = [0u8; 64];
     let peeked = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_PEEK).map_err(sys(
@@ -321,24 +347,6 @@ fn framed_frame(
         ));
     }
     s.note("4 bytes of length, big-endian (network byte order): 9, then 9 bytes of payload")?;
-    let line = Arc::clone(you);
-    let heard = learner_call!(s.chapter, answer.read_frame(&line))?.map_err(sys(
-        "read_frame()",
-        "Your read_frame() returned the kernel's error.",
-    ))?;
-    s.step(
-        Who::You,
-        "hear one frame",
-        &format!(
-            "read_frame(fd {}) = {}",
-            you.as_raw_fd(),
-            heard
-                .as_deref()
-                .map_or("None".into(), |l| format!("Some({})", show(l)))
-        ),
-    )?;
-    s.note("a length prefix tells the listener exactly how much to wait for; a newline can't be inside a line, any byte can be inside a frame")?;
-    s.pause()?;
     Ok(())
 }
 
