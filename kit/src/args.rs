@@ -94,10 +94,10 @@ pub fn none(chapter: &Chapter, args: &[String]) -> Result<(), SceneError> {
 
 /// Parses `[FLAG HOST:PORT]`, or `--help`. `HOST` is an IPv4 number or
 /// `localhost`; names and IPv6 come in later chapters. One rule for every
-/// binary: a `PORT` alone means `127.0.0.1:PORT`, and a bare `--listen`
-/// means `127.0.0.1:0` (a free number, which the scene prints). A `--listen`
-/// beyond loopback is taken, with one warning line on stderr (see
-/// [`beyond_loopback`]).
+/// binary: a `PORT` alone means `127.0.0.1:PORT`. (A flag with no value at
+/// all is a usage error here; chapter 8's scene reads a bare `--listen` as
+/// `127.0.0.1:0` before it calls this.) A `--listen` beyond loopback is
+/// taken, with one warning line on stderr (see [`beyond_loopback`]).
 pub fn parse(chapter: &Chapter, args: &[String], flag: &Flag) -> Result<Mode, SceneError> {
     if wants_help(args) {
         return Err(SceneError::Help(help(chapter, Some(flag))));
@@ -111,7 +111,6 @@ pub fn parse(chapter: &Chapter, args: &[String], flag: &Flag) -> Result<Mode, Sc
     };
     let number = match without_hold(args).as_slice() {
         [] => return Ok(Mode::Scene),
-        [f] if f == name && listens(flag) => SockaddrIn::new(127, 0, 0, 1, 0),
         [f] if f == name => return Err(usage(format!("{name} needs a HOST:PORT after it"))),
         [f, value] if f == name => {
             parse_addr(value).map_err(|why| usage(format!("{name} {}: {why}", quoted(value))))?
@@ -392,8 +391,8 @@ mod tests {
         assert_eq!(parse_addr("127.0.0.1:080").unwrap().port(), 80);
     }
 
-    /// One rule for every binary: a bare port means 127.0.0.1, a bare
-    /// `--listen` a free loopback number; `--to` still needs a number.
+    /// One rule for every binary: a bare port means 127.0.0.1; a flag
+    /// still needs its value.
     #[test]
     fn a_bare_port_is_loopback() {
         assert_eq!(
@@ -404,10 +403,7 @@ mod tests {
             real(&["--to", "5000"], &TO),
             SockaddrIn::new(127, 0, 0, 1, 5000)
         );
-        assert_eq!(
-            real(&["--listen"], &LISTEN),
-            SockaddrIn::new(127, 0, 0, 1, 0)
-        );
+        assert!(parse(chapter(), &strings(&["--listen"]), &LISTEN).is_err());
         assert!(parse(chapter(), &strings(&["--to"]), &TO).is_err());
     }
 
