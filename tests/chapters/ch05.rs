@@ -451,6 +451,7 @@ fn a_taken_number_is_one_line() {
 fn nonsense_is_a_usage_line() {
     for bad in [
         &["--listen", "nonsense"][..],
+        &["--listen"],
         &["--listen", "127.0.0.1:+80"],
         &["--to", "127.0.0.1:1"],
     ] {
