@@ -253,6 +253,9 @@ fn full_queue(s: &mut Scene) -> SceneResult {
         ),
     )?;
     let first = dial_without_waiting(s, &number, "a first caller")?;
+    // The first call must be in the accept queue (the listener readable)
+    // before the second SYN comes: then the queue is full for certain.
+    party::ready(&tiny, ALREADY_IN_THE_KERNEL).map_err(sys("poll(POLLIN)", "Is it open?"))?;
     let second = dial_without_waiting(s, &number, "a second caller")?;
     s.note("the queue was full, so the callee's kernel dropped the second caller's SYN without a word: no refusal, no reset; the caller's kernel will send it again in 1 s, then 3 s, ... (tcp_syn_retries)")?;
     let overflows = listen_overflows();
