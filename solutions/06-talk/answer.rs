@@ -34,7 +34,7 @@ pub fn send_all(line: &OwnedFd, bytes: &[u8]) -> nix::Result<()> {
 /// `pending` holds what an earlier call read past its newline; it is used
 /// first, and whatever this call reads past its own newline is left there.
 /// `Ok(None)`: the caller hung up cleanly between lines. A hang-up in the
-/// middle of a line is an error (`ECONNRESET`): half a sentence is not a line.
+/// middle of a line is an error (`EPROTO`): half a sentence is not a line.
 pub fn read_line(line: &OwnedFd, pending: &mut Vec<u8>) -> nix::Result<Option<Vec<u8>>> {
     // ANCHOR: read_line
     let mut chunk = [0u8; 512];
@@ -48,15 +48,16 @@ pub fn read_line(line: &OwnedFd, pending: &mut Vec<u8>) -> nix::Result<Option<Ve
         let n = match read(line, &mut chunk) {
             Ok(n) => n,
             Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e), // ECONNRESET: the caller slammed the phone down
+            Err(e) => return Err(e), // e.g. ECONNRESET: the caller slammed the phone down
         };
         if n == 0 {
             // End of file: the caller hung up. Between lines that's goodbye;
-            // mid-line, the sentence was cut off.
+            // mid-line, the sentence was cut off: a protocol error, not a
+            // reset (nobody slammed the phone down; they just stopped).
             return if pending.is_empty() {
                 Ok(None)
             } else {
-                Err(Errno::ECONNRESET)
+                Err(Errno::EPROTO)
             };
         }
         pending.extend_from_slice(&chunk[..n]);
@@ -82,7 +83,7 @@ pub fn write_frame(line: &OwnedFd, payload: &[u8]) -> nix::Result<()> {
 
 /// Hears one frame and returns its payload; `Ok(None)` if the caller hung up
 /// cleanly between frames. A length over `MAX_FRAME` is refused with
-/// `EMSGSIZE` before anything is allocated; a hang-up mid-frame is `ECONNRESET`.
+/// `EMSGSIZE` before anything is allocated; a hang-up mid-frame is `EPROTO`.
 pub fn read_frame(line: &OwnedFd) -> nix::Result<Option<Vec<u8>>> {
     // ANCHOR: read_frame
     let mut header = [0u8; 4];
@@ -95,8 +96,9 @@ pub fn read_frame(line: &OwnedFd) -> nix::Result<Option<Vec<u8>>> {
         return Err(Errno::EMSGSIZE);
     }
     let mut payload = vec![0u8; length];
-    if !hear_exactly(line, &mut payload)? && length > 0 {
-        return Err(Errno::ECONNRESET); // the length promised more than came
+    // (An empty payload is complete at once: hear_exactly has nothing to do.)
+    if !hear_exactly(line, &mut payload)? {
+        return Err(Errno::EPROTO); // the length promised more than came
     }
     Ok(Some(payload))
     // ANCHOR_END: read_frame
@@ -104,8 +106,8 @@ pub fn read_frame(line: &OwnedFd) -> nix::Result<Option<Vec<u8>>> {
 
 // ANCHOR: hear_exactly
 /// Fills `buf` completely. `Ok(false)` if the line ended before the first
-/// byte; `ECONNRESET` if it ended part-way. Reads no further than `buf`, so
-/// the next frame stays on the line for the next call.
+/// byte; `EPROTO` (a truncated message) if it ended part-way. Reads no
+/// further than `buf`, so the next frame stays on the line for the next call.
 fn hear_exactly(line: &OwnedFd, buf: &mut [u8]) -> nix::Result<bool> {
     let mut got = 0;
     while got < buf.len() {
@@ -113,7 +115,7 @@ fn hear_exactly(line: &OwnedFd, buf: &mut [u8]) -> nix::Result<bool> {
         // but it still returns early on end-of-file or a signal: keep the loop.
         match recv(line.as_raw_fd(), &mut buf[got..], MsgFlags::MSG_WAITALL) {
             Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(Errno::ECONNRESET),
+            Ok(0) => return Err(Errno::EPROTO),
             Ok(n) => got += n,
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e),

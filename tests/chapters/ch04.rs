@@ -4,13 +4,14 @@ use ch04_dial::{chapter, check, scene};
 use dialtone_kit::scene::SceneError;
 use dialtone_kit::{kernel, names, party};
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::{
-    accept, bind, connect, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType,
-    SockaddrIn,
+    accept, bind, connect, listen, setsockopt, shutdown, socket, sockopt, AddressFamily, Backlog,
+    Shutdown, SockFlag, SockType, SockaddrIn,
 };
 use nix::unistd::read;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::support::{expect_mistake, expect_pass, expect_unfinished, play};
@@ -260,6 +261,137 @@ fn a_dial_that_waits_forever_gets_a_verdict_in_time() {
     assert!(took < Duration::from_secs(10), "verdict took {took:?}");
 }
 
+/// Mistake (chapter 1's flags): `SOCK_NONBLOCK`. connect() then returns
+/// EINPROGRESS before the call is through; the verdict says so.
+#[test]
+fn a_non_blocking_socket_is_caught() {
+    fn hasty(number: SockaddrIn) -> nix::Result<OwnedFd> {
+        let phone = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::SOCK_NONBLOCK,
+            None,
+        )?;
+        connect(phone.as_raw_fd(), &number)?;
+        Ok(phone)
+    }
+    let f = expect_mistake(check::run(&answer(hasty)), "ch04.nonblocking");
+    assert!(f.got.contains("EINPROGRESS"), "{f}");
+    assert!(f.syscall.contains("SOCK_NONBLOCK"), "{f}");
+}
+
+/// Mistake: the call goes through, then O_NONBLOCK "so reads can't hang".
+/// Checked after dial() returns, with fcntl(F_GETFL).
+#[test]
+fn a_phone_made_non_blocking_afterwards_is_caught() {
+    fn afterwards(number: SockaddrIn) -> nix::Result<OwnedFd> {
+        let phone = solution::dial(number)?;
+        fcntl(&phone, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        Ok(phone)
+    }
+    let f = expect_mistake(check::run(&answer(afterwards)), "ch04.nonblocking");
+    assert!(f.got.contains("O_NONBLOCK"), "{f}");
+}
+
+/// Mistakes: the wrong family, IPv6 or the Unix domain. connect() with an
+/// IPv4 number says EINVAL, and the verdict names the family.
+#[test]
+fn the_wrong_family_is_caught() {
+    fn inet6(number: SockaddrIn) -> nix::Result<OwnedFd> {
+        let phone = socket(
+            AddressFamily::Inet6,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )?;
+        connect(phone.as_raw_fd(), &number)?;
+        Ok(phone)
+    }
+    fn unix(number: SockaddrIn) -> nix::Result<OwnedFd> {
+        let phone = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )?;
+        connect(phone.as_raw_fd(), &number)?;
+        Ok(phone)
+    }
+    for wrong in [inet6 as fn(_) -> _, unix] {
+        let f = expect_mistake(check::run(&answer(wrong)), "ch04.wrong-family");
+        assert!(f.got.contains("EINVAL"), "{f}");
+        assert!(f.syscall.contains("AF_INET6 or AF_UNIX"), "{f}");
+    }
+}
+
+/// Mistake: jumping ahead to chapter 3, listen() before connect(). A
+/// listening socket can't dial: the kernel says EISCONN.
+#[test]
+fn listening_before_dialling_is_caught() {
+    fn switched_on(number: SockaddrIn) -> nix::Result<OwnedFd> {
+        let phone = stream()?;
+        listen(&phone, Backlog::new(1)?)?;
+        connect(phone.as_raw_fd(), &number)?;
+        Ok(phone)
+    }
+    let f = expect_mistake(check::run(&answer(switched_on)), "ch04.switched-on");
+    assert!(f.got.contains("EISCONN"), "{f}");
+}
+
+/// Mistake: keeping a duplicate of the phone (a try_clone() in a static, "to
+/// keep the call"). /proc/self/fd shows two descriptors for one socket.
+#[test]
+fn keeping_a_second_handset_is_caught() {
+    fn keeps(number: SockaddrIn) -> nix::Result<OwnedFd> {
+        static KEPT: Mutex<Vec<OwnedFd>> = Mutex::new(Vec::new());
+        let phone = solution::dial(number)?;
+        let extra = phone.try_clone().map_err(|_| Errno::EMFILE)?;
+        KEPT.lock().expect("not poisoned").push(extra);
+        Ok(phone)
+    }
+    let f = expect_mistake(check::run(&answer(keeps)), "ch04.extra-handset");
+    assert!(
+        f.got.contains("2 descriptors") && f.got.contains("socket:["),
+        "{f}"
+    );
+}
+
+/// Mistakes: jumping ahead to chapters 6 and 7, saying hello or hanging up
+/// (shutdown(Write)) inside dial(). The check's end of the call hears it.
+#[test]
+fn talking_or_hanging_up_inside_dial_is_caught() {
+    fn chatty(number: SockaddrIn) -> nix::Result<OwnedFd> {
+        let phone = solution::dial(number)?;
+        nix::unistd::write(&phone, b"hello?\n")?;
+        Ok(phone)
+    }
+    fn curt(number: SockaddrIn) -> nix::Result<OwnedFd> {
+        let phone = solution::dial(number)?;
+        shutdown(phone.as_raw_fd(), Shutdown::Write)?;
+        Ok(phone)
+    }
+    let f = expect_mistake(check::run(&answer(chatty)), "ch04.spoke-first");
+    assert!(f.got.contains("hello?"), "{f}");
+    let f = expect_mistake(check::run(&answer(curt)), "ch04.hung-up");
+    assert!(f.got.contains("end-of-file"), "{f}");
+}
+
+/// The verdict for a phone that is switched on but refuses, in syscall
+/// words: never a helper of the course's own (issue 10).
+#[test]
+fn an_unexpected_error_spells_out_the_calls() {
+    fn busy(_number: SockaddrIn) -> nix::Result<OwnedFd> {
+        Err(Errno::ENETDOWN)
+    }
+    let f = expect_mistake(check::run(&answer(busy)), "ch04.dial-error");
+    assert!(
+        f.syscall
+            .contains("socket(AddressFamily::Inet, SockType::Stream"),
+        "{f}"
+    );
+    assert!(!f.syscall.contains("dialtone_kit"), "{f}");
+}
+
 /// The scene, played with the reference answer: the book shows this snapshot.
 #[test]
 fn transcript() {
@@ -269,6 +401,11 @@ fn transcript() {
         "from the pool in /proc/sys/net/ipv4/ip_local_port_range",
         "poll(fd",
         "ECONNREFUSED (Connection refused)",
+        // The aside: a non-blocking connect, and a full queue dropping a SYN.
+        "= EINPROGRESS (Operation now in progress)",
+        "SO_ERROR) = 0: connected",
+        "POLLOUT, 300 ms) = 0: still ringing",
+        "TcpExtListenOverflows is above 0",
     ] {
         assert!(text.contains(needle), "missing {needle:?}:\n{text}");
     }

@@ -4,7 +4,10 @@ use ch05_pick_up::{chapter, check, scene};
 use dialtone_kit::scene::{Scene, SceneError, SceneResult};
 use dialtone_kit::{kernel, names, party};
 use nix::errno::Errno;
-use nix::sys::socket::{accept, getpeername, getsockname, SockaddrIn};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::socket::{
+    accept, accept4, getpeername, getsockname, shutdown, Shutdown, SockFlag, SockaddrIn,
+};
 use nix::unistd::{read, write};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -168,6 +171,109 @@ fn eating_the_callers_words_is_caught() {
     expect_mistake(check::run(&answer(eats)), "ch05.words-lost");
 }
 
+/// Mistake (issue 10): switching the phone on the wall off after picking up.
+/// `shutdown()` of the listening socket leaves SO_ACCEPTCONN 0 and the next
+/// caller is refused, against the page's "it keeps ringing for others".
+#[test]
+fn shutting_the_wall_phone_down_is_caught() {
+    fn unplugs(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        let line = accept(phone)?;
+        let caller = getpeername(line.as_raw_fd())?;
+        shutdown(phone.as_raw_fd(), Shutdown::Both)?;
+        Ok((line, caller))
+    }
+    let f = expect_mistake(check::run(&answer(unplugs)), "ch05.wall-phone-off");
+    assert!(f.got.contains("SO_ACCEPTCONN = 0"), "{f}");
+    assert!(f.syscall.contains("shutdown()"), "{f}");
+}
+
+/// Mistake: making the wall phone non-blocking "so accept() can't hang".
+/// O_NONBLOCK belongs to the open socket: every holder of it sees the change.
+#[test]
+fn a_non_blocking_wall_phone_is_caught() {
+    fn never_waits(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        fcntl(phone, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        solution::pick_up(phone)
+    }
+    let f = expect_mistake(check::run(&answer(never_waits)), "ch05.wall-phone-changed");
+    assert!(f.got.contains("O_NONBLOCK"), "{f}");
+}
+
+/// Mistake: a non-blocking line ("so reads can't hang"). accept() doesn't
+/// pass O_NONBLOCK on, so only pick_up() can have set it.
+#[test]
+fn a_non_blocking_line_is_caught() {
+    fn impatient(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        let (line, caller) = solution::pick_up(phone)?;
+        fcntl(&line, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        Ok((line, caller))
+    }
+    let f = expect_mistake(check::run(&answer(impatient)), "ch05.line-nonblocking");
+    assert!(f.got.contains("EAGAIN"), "{f}");
+}
+
+/// accept4() with SOCK_CLOEXEC (what std does) is as right as accept();
+/// with SOCK_NONBLOCK it is the non-blocking line again.
+#[test]
+fn accept4_passes_with_cloexec_and_is_caught_with_nonblock() {
+    fn cloexec(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        let line = accept4(phone, SockFlag::SOCK_CLOEXEC)?;
+        let caller = getpeername(line.as_raw_fd())?;
+        Ok((line, caller))
+    }
+    fn nonblock(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        let line = accept4(phone, SockFlag::SOCK_NONBLOCK)?;
+        let caller = getpeername(line.as_raw_fd())?;
+        Ok((line, caller))
+    }
+    let passed = expect_pass(check::run(&answer(cloexec)));
+    assert!(
+        passed.0.iter().any(|p| p.contains("close-on-exec is on")),
+        "{:?}",
+        passed.0
+    );
+    expect_mistake(check::run(&answer(nonblock)), "ch05.line-nonblocking");
+}
+
+/// Mistake: jumping ahead to chapter 6, greeting the caller inside pick_up().
+#[test]
+fn greeting_inside_pick_up_is_caught() {
+    fn chatty(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        let (line, caller) = solution::pick_up(phone)?;
+        write(&line, b"hello?\n")?;
+        Ok((line, caller))
+    }
+    let f = expect_mistake(check::run(&answer(chatty)), "ch05.spoke-first");
+    assert!(
+        f.got.contains("7 byte(s)") && f.got.contains("hello?"),
+        "{f}"
+    );
+}
+
+/// Mistake: jumping ahead to chapter 7, `shutdown(Write)` on the new line
+/// ("I have nothing to say") before handing it over.
+#[test]
+fn hanging_up_the_new_line_is_caught() {
+    fn curt(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        let (line, caller) = solution::pick_up(phone)?;
+        shutdown(line.as_raw_fd(), Shutdown::Write)?;
+        Ok((line, caller))
+    }
+    let f = expect_mistake(check::run(&answer(curt)), "ch05.line-hung-up");
+    assert!(f.got.contains("end-of-file"), "{f}");
+}
+
+/// Mistake: a duplicate of the accepted line is still that line (the same
+/// socket inode in /proc/self/fd): returning one passes, as it should.
+#[test]
+fn a_duplicate_of_the_line_is_still_the_line() {
+    fn duplicated(phone: &OwnedFd) -> nix::Result<(OwnedFd, SockaddrIn)> {
+        let (line, caller) = solution::pick_up(phone)?;
+        Ok((line.try_clone().map_err(|_| Errno::EMFILE)?, caller))
+    }
+    expect_pass(check::run(&answer(duplicated)));
+}
+
 /// The scene, played with the reference answer: the book shows this snapshot.
 #[test]
 fn transcript() {
@@ -178,6 +284,8 @@ fn transcript() {
         "SO_ACCEPTCONN) = 1",
         "SO_ACCEPTCONN) = 0",
         "they match",
+        "F_GETFL) = O_RDWR;",
+        "F_GETFD) = 0 (no FD_CLOEXEC)",
         "= 0: end-of-file",
     ] {
         assert!(text.contains(needle), "missing {needle:?}:\n{text}");
@@ -344,6 +452,7 @@ fn nonsense_is_a_usage_line() {
     for bad in [
         &["--listen", "nonsense"][..],
         &["--listen"],
+        &["--listen", "127.0.0.1:+80"],
         &["--to", "127.0.0.1:1"],
     ] {
         let (_, result) = play(chapter(), |s| scene::play(s, &SOLUTION, &strings(bad)));

@@ -5,8 +5,9 @@
 
 use ch06_talk::{chapter, check, scene};
 use nix::errno::Errno;
+use nix::sys::socket::{shutdown, Shutdown};
 use nix::unistd::{read, write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use crate::support::{expect_mistake, expect_pass, expect_unfinished, play};
@@ -282,7 +283,8 @@ fn a_cut_off_line_accepted_is_caught() {
         }),
         "ch06.eof-mid-line",
     );
-    assert!(f.got.contains("no newl"), "{f}");
+    assert!(f.got.contains("Ok(Some(\"h\"))"), "{f}");
+    assert!(f.got.contains("half a message"), "{f}");
 }
 
 /// Mistake: any error from read() is treated as a quiet goodbye.
@@ -304,7 +306,7 @@ fn a_swallowed_reset_is_caught() {
                 return if pending.is_empty() {
                     Ok(None)
                 } else {
-                    Err(Errno::ECONNRESET)
+                    Err(Errno::EPROTO)
                 };
             }
             pending.extend_from_slice(&buf[..n]);
@@ -439,7 +441,7 @@ fn an_over_reading_read_frame_is_caught() {
                 return if heard.is_empty() {
                     Ok(None)
                 } else {
-                    Err(Errno::ECONNRESET)
+                    Err(Errno::EPROTO)
                 };
             }
             heard.extend_from_slice(&buf[..n]);
@@ -463,7 +465,7 @@ fn a_read_frame_without_a_limit_is_caught() {
         while got < 4 {
             match read(line, &mut header[got..])? {
                 0 if got == 0 => return Ok(None),
-                0 => return Err(Errno::ECONNRESET),
+                0 => return Err(Errno::EPROTO),
                 n => got += n,
             }
         }
@@ -471,7 +473,7 @@ fn a_read_frame_without_a_limit_is_caught() {
         let mut got = 0;
         while got < payload.len() {
             match read(line, &mut payload[got..])? {
-                0 => return Err(Errno::ECONNRESET),
+                0 => return Err(Errno::EPROTO),
                 n => got += n,
             }
         }
@@ -495,7 +497,7 @@ fn a_cut_off_frame_accepted_is_caught() {
         while got < 4 {
             match read(line, &mut header[got..])? {
                 0 if got == 0 => return Ok(None),
-                0 => return Err(Errno::ECONNRESET),
+                0 => return Err(Errno::EPROTO),
                 n => got += n,
             }
         }
@@ -521,6 +523,323 @@ fn a_cut_off_frame_accepted_is_caught() {
         }),
         "ch06.eof-mid-frame",
     );
+}
+
+// ------------------------------------------------------------- more mistakes
+
+/// A correct read_frame but for how the header is heard (`header`) and
+/// what a short payload becomes (`cut`).
+fn frame_reader(
+    line: &OwnedFd,
+    header: impl Fn(&OwnedFd, &mut [u8; 4]) -> nix::Result<bool>,
+    decode: fn([u8; 4]) -> u32,
+    too_long: fn(usize) -> bool,
+) -> Heard {
+    let mut head = [0u8; 4];
+    if !header(line, &mut head)? {
+        return Ok(None);
+    }
+    let len = decode(head) as usize;
+    if too_long(len) {
+        return Err(Errno::EMSGSIZE);
+    }
+    let mut payload = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        match read(line, &mut payload[got..])? {
+            0 => return Err(Errno::EPROTO),
+            n => got += n,
+        }
+    }
+    Ok(Some(payload))
+}
+
+/// The header heard properly: `Ok(false)` only at end-of-file before it.
+fn whole_header(line: &OwnedFd, head: &mut [u8; 4]) -> nix::Result<bool> {
+    let mut got = 0;
+    while got < 4 {
+        match read(line, &mut head[got..])? {
+            0 if got == 0 => return Ok(false),
+            0 => return Err(Errno::EPROTO),
+            n => got += n,
+        }
+    }
+    Ok(true)
+}
+
+fn over_the_limit(len: usize) -> bool {
+    len > solution::MAX_FRAME
+}
+
+/// Mistake: at end of file, an empty line instead of Ok(None).
+#[test]
+fn an_empty_line_at_the_hang_up_is_caught() {
+    fn empty_at_eof(line: &OwnedFd, pending: &mut Vec<u8>) -> Heard {
+        with_eof(line, pending, |p| {
+            Some(if p.is_empty() {
+                Ok(Some(Vec::new()))
+            } else {
+                Err(Errno::EPROTO)
+            })
+        })
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            read_line: empty_at_eof,
+            ..SOLUTION
+        }),
+        "ch06.eof-is-a-line",
+    );
+    assert!(f.got.contains("Ok(Some(\"\"))"), "{f}");
+}
+
+/// Mistake (issue 10): a hang-up inside the 4-byte header taken for a
+/// goodbye. Caught by the hang-up after 1 header byte.
+#[test]
+fn a_goodbye_inside_the_header_is_caught() {
+    fn header_or_goodbye(line: &OwnedFd) -> Heard {
+        let loose = |line: &OwnedFd, head: &mut [u8; 4]| {
+            let mut got = 0;
+            while got < 4 {
+                match read(line, &mut head[got..])? {
+                    0 => return Ok(false), // "they hung up: that's all"
+                    n => got += n,
+                }
+            }
+            Ok(true)
+        };
+        frame_reader(line, loose, u32::from_be_bytes, over_the_limit)
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            read_frame: header_or_goodbye,
+            ..SOLUTION
+        }),
+        "ch06.eof-mid-frame",
+    );
+    assert!(
+        f.got.starts_with("Ok(None)") && f.expected.contains("inside the 4-byte length"),
+        "{f}"
+    );
+}
+
+/// Mistake: the old habit of calling a truncated message a reset. Nobody
+/// slammed the phone down: the verdict says a reset is something else.
+#[test]
+fn a_truncated_message_called_a_reset_is_caught() {
+    fn says_reset(line: &OwnedFd, pending: &mut Vec<u8>) -> Heard {
+        match solution::read_line(line, pending) {
+            Err(Errno::EPROTO) => Err(Errno::ECONNRESET),
+            other => other,
+        }
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            read_line: says_reset,
+            ..SOLUTION
+        }),
+        "ch06.truncated-wrong-error",
+    );
+    assert!(
+        f.got.contains("ECONNRESET") && f.got.contains("politely"),
+        "{f}"
+    );
+}
+
+/// Mistake: the newline kept at the end of the line.
+#[test]
+fn keeping_the_newline_is_caught() {
+    fn keeps(line: &OwnedFd, pending: &mut Vec<u8>) -> Heard {
+        let mut said = solution::read_line(line, pending)?;
+        if let Some(l) = said.as_mut() {
+            l.push(b'\n');
+        }
+        Ok(said)
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            read_line: keeps,
+            ..SOLUTION
+        }),
+        "ch06.newline-kept",
+    );
+    assert!(f.got.contains("hello\\n"), "{f}");
+}
+
+/// Mistake (issue 10): the line taken out of pending without its newline,
+/// which stays behind; the next call returns an empty line. The verdict
+/// names the newline, not a forgotten second line.
+#[test]
+fn leaving_the_newline_in_pending_is_caught() {
+    fn leaves_it(line: &OwnedFd, pending: &mut Vec<u8>) -> Heard {
+        let mut buf = [0u8; 512];
+        loop {
+            if let Some(at) = pending.iter().position(|&b| b == b'\n') {
+                return Ok(Some(pending.drain(..at).collect()));
+            }
+            match read(line, &mut buf)? {
+                0 if pending.is_empty() => return Ok(None),
+                0 => return Err(Errno::EPROTO),
+                n => pending.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            read_line: leaves_it,
+            ..SOLUTION
+        }),
+        "ch06.newline-left-in-pending",
+    );
+    assert!(
+        f.got.contains("Ok(Some(\"\"))") && f.got.contains("old '\\n'"),
+        "{f}"
+    );
+}
+
+/// Mistake: at end-of-file, only this call's own reads count; half a line
+/// left in pending by the call before is forgotten.
+#[test]
+fn forgetting_half_a_line_in_pending_is_caught() {
+    fn fresh_only(line: &OwnedFd, pending: &mut Vec<u8>) -> Heard {
+        let mut buf = [0u8; 512];
+        let mut read_now = 0;
+        loop {
+            if let Some(at) = pending.iter().position(|&b| b == b'\n') {
+                let mut said: Vec<u8> = pending.drain(..=at).collect();
+                said.pop();
+                return Ok(Some(said));
+            }
+            match read(line, &mut buf)? {
+                0 if read_now == 0 => return Ok(None),
+                0 => return Err(Errno::EPROTO),
+                n => {
+                    read_now += n;
+                    pending.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            read_line: fresh_only,
+            ..SOLUTION
+        }),
+        "ch06.eof-mid-line",
+    );
+    assert!(f.expected.contains("\"tw\" is half a line"), "{f}");
+}
+
+/// Mistake (issue 10): the length decoded little-endian. A 9-byte frame
+/// looks 150994944 bytes long: the verdict says byte order.
+#[test]
+fn a_little_endian_read_frame_is_caught() {
+    fn backwards(line: &OwnedFd) -> Heard {
+        frame_reader(line, whole_header, u32::from_le_bytes, over_the_limit)
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            read_frame: backwards,
+            ..SOLUTION
+        }),
+        "ch06.frame-read-byte-order",
+    );
+    assert!(
+        f.got.contains("150994944") && f.syscall.contains("from_be_bytes"),
+        "{f}"
+    );
+}
+
+/// Mistake: `>=` for the limit. A frame of exactly MAX_FRAME is refused.
+#[test]
+fn refusing_a_frame_at_the_limit_is_caught() {
+    fn strict(line: &OwnedFd) -> Heard {
+        frame_reader(line, whole_header, u32::from_be_bytes, |len| {
+            len >= solution::MAX_FRAME
+        })
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            read_frame: strict,
+            ..SOLUTION
+        }),
+        "ch06.frame-limit-read",
+    );
+    assert!(f.got.contains("EMSGSIZE"), "{f}");
+}
+
+/// Mistake: a reset in the middle of a frame turned into a goodbye.
+#[test]
+fn a_swallowed_reset_in_a_frame_is_caught() {
+    fn calm(line: &OwnedFd) -> Heard {
+        match solution::read_frame(line) {
+            Err(Errno::ECONNRESET) => Ok(None),
+            other => other,
+        }
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            read_frame: calm,
+            ..SOLUTION
+        }),
+        "ch06.reset-ignored",
+    );
+    assert!(f.headline.contains("read_frame()"), "{f}");
+}
+
+/// Mistake: write_frame() with two plain writes (header, then payload),
+/// not through send_all(). Short writes happen on every path that writes.
+#[test]
+fn a_write_frame_without_send_all_is_caught() {
+    fn two_writes(line: &OwnedFd, payload: &[u8]) -> nix::Result<()> {
+        if payload.len() > solution::MAX_FRAME {
+            return Err(Errno::EMSGSIZE);
+        }
+        write(line, &(payload.len() as u32).to_be_bytes())?;
+        write(line, payload)?;
+        Ok(())
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            write_frame: two_writes,
+            ..SOLUTION
+        }),
+        "ch06.frame-short-write",
+    );
+    assert!(f.got.contains("of 65540 bytes arrived"), "{f}");
+}
+
+/// Mistakes: jumping ahead to chapter 7, `shutdown(Write)` once the words
+/// are said, in send_all() and in write_frame().
+#[test]
+fn hanging_up_after_talking_is_caught() {
+    fn says_and_goes(line: &OwnedFd, bytes: &[u8]) -> nix::Result<()> {
+        solution::send_all(line, bytes)?;
+        shutdown(line.as_raw_fd(), Shutdown::Write)
+    }
+    fn frames_and_goes(line: &OwnedFd, payload: &[u8]) -> nix::Result<()> {
+        solution::write_frame(line, payload)?;
+        shutdown(line.as_raw_fd(), Shutdown::Write)
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            send_all: says_and_goes,
+            ..SOLUTION
+        }),
+        "ch06.shut-down-line",
+    );
+    assert!(
+        f.got.contains("EPIPE") && f.headline.contains("send_all()"),
+        "{f}"
+    );
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            write_frame: frames_and_goes,
+            ..SOLUTION
+        }),
+        "ch06.shut-down-line",
+    );
+    assert!(f.headline.contains("write_frame()"), "{f}");
 }
 
 // ------------------------------------------------------------- the scene

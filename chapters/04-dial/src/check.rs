@@ -8,9 +8,12 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::{kernel, learner, names, party};
+use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
+use dialtone_kit::task::unreadable;
+use dialtone_kit::{kernel, learner_call, names, party, wire};
 use nix::errno::Errno;
-use nix::sys::socket::{accept, SockType, SockaddrIn};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::socket::{accept, recv, AddressFamily, MsgFlags, SockType, SockaddrIn};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -22,10 +25,10 @@ pub struct Answer {
     pub dial: fn(SockaddrIn) -> nix::Result<OwnedFd>,
 }
 
-/// How long the check's phone waits to ring after `dial()` returns. On
-/// loopback the call is queued before connect() returns, so this only
-/// matters when something is wrong.
-const RING_WITHIN: Duration = Duration::from_secs(2);
+/// How long the check's end waits for words or a hang-up that dial() should
+/// never have sent. The wait runs out on every right answer, so it is short:
+/// on loopback whatever dial() wrote or shut down arrived before it returned.
+const NOTHING_WITHIN: Duration = Duration::from_millis(50);
 
 pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let mut passed = Passed::default();
@@ -37,7 +40,12 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
         phone.as_raw_fd()
     ));
     check_stream(&phone)?;
-    passed.saw("SO_TYPE says SOCK_STREAM: a call, not a postcard");
+    passed.saw("SO_TYPE says SOCK_STREAM, and its number is AF_INET: a call, not a postcard");
+    check_blocking(&phone)?;
+    passed
+        .saw("F_GETFL has no O_NONBLOCK: an ordinary phone, whose connect() waits for the answer");
+    check_one_handset(&phone)?;
+    passed.saw("/proc/self/fd holds that socket once: no second handset kept back");
     check_connected(&phone, &number)?;
     passed.saw(format!(
         "getpeername says {}: connected to the number it was given",
@@ -49,7 +57,7 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
         names::addr(&own)
     ));
     check_it_rang(&callee, &own)?;
-    passed.saw("the check's phone rang; picked up, its caller ID is your phone's own number");
+    passed.saw("the check's phone rang; picked up, its caller ID is your phone's own number, and the line is quiet (dial() neither talked nor hung up)");
     check_second_dial(answer, number, &own)?;
     passed.saw("a second dial while the first call is still on gets a number of its own");
     check_refused(answer)?;
@@ -58,8 +66,7 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
 }
 
 fn call_dial(answer: &Answer, number: SockaddrIn) -> Result<nix::Result<OwnedFd>, Failure> {
-    let dial = answer.dial;
-    Ok(learner::call(chapter(), "dial", move || dial(number))?)
+    Ok(learner_call!(chapter(), answer.dial(number))?)
 }
 
 /// The first dial, to a phone that is switched on: it must go through.
@@ -72,15 +79,42 @@ fn first_dial(answer: &Answer, number: SockaddrIn) -> Result<OwnedFd, Failure> {
     Err(match errno {
         Errno::ECONNREFUSED => wrong_number(&number, got),
         Errno::EADDRINUSE | Errno::EADDRNOTAVAIL => bound_fixed(got),
-        _ => Failure::new("ch04.dial-error", "dial() returned an error for a phone that is switched on")
-            .expected(format!("Ok(phone): the check's phone at {} is listening", names::addr(&number)))
-            .got(got)
-            .phone(format!("the exchange wouldn't put the call through: {}.", names::errno_phone(errno)))
-            .syscall("dialtone_kit::party::new_phone(), then connect(phone.as_raw_fd(), &number); nothing else."),
+        Errno::EINPROGRESS | Errno::EAGAIN | Errno::EALREADY => nonblocking(got),
+        Errno::EINVAL | Errno::EAFNOSUPPORT => wrong_family(got),
+        Errno::EISCONN => switched_on(got),
+        _ => Failure::new(
+            "ch04.dial-error",
+            "dial() returned an error for a phone that is switched on",
+        )
+        .expected(format!(
+            "Ok(phone): the check's phone at {} is listening",
+            names::addr(&number)
+        ))
+        .got(got)
+        .phone(format!(
+            "the exchange wouldn't put the call through: {}.",
+            names::errno_phone(errno)
+        ))
+        .syscall(RECIPE),
     })
 }
 
+/// The two calls dial() needs, spelled out as the learner writes them.
+const RECIPE: &str = "socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)?, then connect(phone.as_raw_fd(), &number)?; nothing else.";
+
 fn check_stream(phone: &OwnedFd) -> Result<(), Failure> {
+    // The family first: an IPv6 phone can also be connected to 127.0.0.1
+    // (as ::ffff:127.0.0.1), but the task is an IPv4 phone.
+    match kernel::network(phone) {
+        Ok(Some(AddressFamily::Inet)) => {}
+        Ok(other) => {
+            return Err(wrong_family(format!(
+                "getsockname says the phone is {}",
+                other.map_or("of no family", names::family)
+            )))
+        }
+        Err(e) => return Err(not_a_phone("getsockname", e)),
+    }
     match kernel::line_kind(phone).map_err(|e| not_a_phone("SO_TYPE", e))? {
         SockType::Stream => Ok(()),
         other => Err(Failure::new("ch04.datagram", "dial() returned a postcard box, not a phone on a call")
@@ -89,6 +123,35 @@ fn check_stream(phone: &OwnedFd) -> Result<(), Failure> {
             .phone("a datagram socket's connect() only writes the address on the envelope: nothing rings at the other end, so nobody was called.")
             .syscall("pass SockType::Stream, not SockType::Datagram, to socket().")),
     }
+}
+
+/// dial() returns an ordinary, blocking phone. With `SOCK_NONBLOCK`,
+/// connect() returns EINPROGRESS before the call is through (that is
+/// non-blocking connect, Part IV); set afterwards, every later read says
+/// EAGAIN instead of waiting.
+fn check_blocking(phone: &OwnedFd) -> Result<(), Failure> {
+    let flags = fcntl(phone, FcntlArg::F_GETFL)
+        .map(OFlag::from_bits_truncate)
+        .map_err(|e| not_a_phone("F_GETFL", e))?;
+    if flags.contains(OFlag::O_NONBLOCK) {
+        return Err(nonblocking("F_GETFL has O_NONBLOCK".into()));
+    }
+    Ok(())
+}
+
+/// Exactly one descriptor in this process holds the phone dial() returned:
+/// a dup kept back (in a static, a thread) would keep the call on after the
+/// caller hangs up its own handset.
+fn check_one_handset(phone: &OwnedFd) -> Result<(), Failure> {
+    let handsets = wire::handsets_on(phone);
+    if handsets <= 1 {
+        return Ok(());
+    }
+    Err(Failure::new("ch04.extra-handset", "dial() kept a second handset on the call")
+        .expected("one descriptor for the call: the one dial() returned")
+        .got(format!("{handsets} descriptors in /proc/self/fd name {}", kernel::fd_target(phone.as_raw_fd()).unwrap_or_default()))
+        .phone("you kept an extension on the call: when your caller hangs up, the line stays open and the other side never hears the click.")
+        .syscall("return the OwnedFd from socket() itself; don't keep a try_clone() (a dup) of it anywhere."))
 }
 
 fn check_connected(phone: &OwnedFd, number: &SockaddrIn) -> Result<(), Failure> {
@@ -141,25 +204,64 @@ fn check_own_number(phone: &OwnedFd) -> Result<SockaddrIn, Failure> {
 
 /// The check's phone rang, and the call on it comes from the learner's phone.
 fn check_it_rang(callee: &OwnedFd, own: &SockaddrIn) -> Result<(), Failure> {
-    let rang = party::ready(callee, RING_WITHIN).map_err(|e| setup("wait for the ring", e))?;
+    let rang =
+        party::ready(callee, ALREADY_IN_THE_KERNEL).map_err(|e| setup("wait for the ring", e))?;
+    let mut line = None;
     let caller_id = if rang {
         // poll() said a call is queued, so accept() returns at once.
-        let line = accept(callee).map_err(|e| setup("accept", e))?;
-        kernel::other_end(&line).ok()
+        let picked = accept(callee).map_err(|e| setup("accept", e))?;
+        let id = kernel::other_end(&picked).ok();
+        line = Some(picked);
+        id
     } else {
         None
     };
-    if caller_id == Some(*own) {
-        return Ok(());
+    if let (Some(line), true) = (line, caller_id == Some(*own)) {
+        return check_quiet(&line);
     }
     Err(Failure::new("ch04.no-ring", "the check's phone didn't ring with your call")
         .expected(format!("a call on the check's phone from {}", names::addr(own)))
         .got(match caller_id {
             Some(other) => format!("a call from {}", names::addr(&other)),
-            None => format!("no call within {} s", RING_WITHIN.as_secs()),
+            None => format!("no call within {} s", ALREADY_IN_THE_KERNEL.as_secs()),
         })
         .phone("your phone says it is on a call, but the number you were given never rang.")
         .syscall("connect() the socket you return, to the SockaddrIn you are given, and return that same socket."))
+}
+
+/// Dialling is all dial() does: the check's end of the call has nothing to
+/// read, neither words (chapter 6) nor a hang-up (chapter 7).
+fn check_quiet(line: &OwnedFd) -> Result<(), Failure> {
+    if !party::ready(line, NOTHING_WITHIN).map_err(|e| setup("poll", e))? {
+        return Ok(());
+    }
+    let mut buf = [0u8; 64];
+    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+    let n = recv(line.as_raw_fd(), &mut buf, flags).unwrap_or(0);
+    let heard = &buf[..n];
+    let (id, headline, got) = if heard.is_empty() {
+        (
+            "ch04.hung-up",
+            "dial() hung up the call it made",
+            "read() on the check's end returns 0 (end-of-file) before your caller did anything"
+                .to_string(),
+        )
+    } else {
+        (
+            "ch04.spoke-first",
+            "dial() talked before handing the phone over",
+            format!(
+                "the check's end heard {} byte(s): {:?}",
+                heard.len(),
+                String::from_utf8_lossy(heard)
+            ),
+        )
+    };
+    Err(Failure::new(id, headline)
+        .expected("a quiet line: dial() only dials")
+        .got(got)
+        .phone("your caller gets a phone on which something was already said or the call already ended.")
+        .syscall("dial() is socket() and connect(); write() and shutdown() belong to whoever holds the phone next (chapters 6 and 7)."))
 }
 
 /// Two calls at once must each get their own number: a phone bound to a
@@ -188,9 +290,7 @@ fn check_second_dial(answer: &Answer, number: SockaddrIn, own: &SockaddrIn) -> R
             "the exchange refused the second call: {}.",
             names::errno_phone(errno)
         ))
-        .syscall(
-            "each dial() should install a new phone with socket() and connect() it; nothing else.",
-        )),
+        .syscall(format!("each dial() installs a new phone: {RECIPE}"))),
     }
 }
 
@@ -242,6 +342,37 @@ fn bound_fixed(got: String) -> Failure {
         .syscall("remove the bind() from dial(): connect() on an unbound socket picks an ephemeral port for you.")
 }
 
+fn nonblocking(got: String) -> Failure {
+    Failure::new("ch04.nonblocking", "dial() made a non-blocking phone")
+        .expected("Ok(phone), an ordinary (blocking) socket: connect() returns once the call is through")
+        .got(got)
+        .phone("you dialled and walked away before anyone answered: the call may or may not be through when you hand the phone over.")
+        .syscall("pass SockFlag::empty(), not SOCK_NONBLOCK, and don't set O_NONBLOCK: a non-blocking connect() says EINPROGRESS, and finishing it needs poll() and SO_ERROR (Part IV).")
+}
+
+fn wrong_family(got: String) -> Failure {
+    Failure::new("ch04.wrong-family", "dial()'s phone is not an IPv4 phone")
+        .expected("a socket of AddressFamily::Inet, connected to the IPv4 number given")
+        .got(got)
+        .phone("you installed a phone for a different family of numbers, so it can't take this number (or takes it translated).")
+        .syscall("socket(AddressFamily::Inet, ..): connect() on an AF_INET6 or AF_UNIX socket with a SockaddrIn fails with EINVAL.")
+}
+
+fn switched_on(got: String) -> Failure {
+    Failure::new(
+        "ch04.switched-on",
+        "dial() switched its phone on (listen) before dialling",
+    )
+    .expected(format!(
+        "Ok(phone): the check's phone is listening; {RECIPE}"
+    ))
+    .got(format!(
+        "{got}: the kernel says a listening socket is not free to dial"
+    ))
+    .phone("a phone waiting for calls can't make one: listen() is the callee's side (chapter 3).")
+    .syscall("remove bind() and listen() from dial(); a caller only needs socket() and connect().")
+}
+
 fn pool_words() -> String {
     party::ephemeral_range()
         .map(|(low, high)| format!(" in {low}-{high} (/proc/sys/net/ipv4/ip_local_port_range)"))
@@ -249,14 +380,8 @@ fn pool_words() -> String {
 }
 
 fn not_a_phone(what: &str, errno: Errno) -> Failure {
-    Failure::new(
-        "ch04.not-a-socket",
-        format!("the kernel couldn't read {what} of your phone"),
-    )
-    .expected("a socket descriptor")
-    .got(format!("{} while reading {what}", names::errno(errno)))
-    .phone("what you returned isn't a phone at all.")
-    .syscall("return the OwnedFd that socket() gave you, after connect()ing it.")
+    unreadable(chapter(), what, "your phone", errno)
+        .syscall("return the OwnedFd that socket() gave you, after connect()ing it.")
 }
 
 /// The check's own phone failed: not the learner's fault, so say so.

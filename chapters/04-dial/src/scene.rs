@@ -12,11 +12,16 @@
 use crate::check::Answer;
 use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::learner::{LearnerError, Trouble};
-use dialtone_kit::scene::{sys, Scene, SceneResult, Who};
-use dialtone_kit::{kernel, learner, names, party};
+use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
+use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
+use dialtone_kit::{kernel, learner_call, names, party};
 use nix::errno::Errno;
-use nix::sys::socket::SockaddrIn;
-use std::os::fd::{AsRawFd, OwnedFd};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{
+    connect, getsockopt, listen, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
+    SockaddrIn,
+};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
 
 /// `--to HOST:PORT`: dial a real phone instead of the scene's.
@@ -24,7 +29,7 @@ pub const TO: Flag = Flag {
     name: "--to",
     example: "127.0.0.1:5000",
     does: "dial a real phone at HOST:PORT (socket + connect), then hang up",
-    note: "Give it a phone to ring first, e.g. `nc -l 127.0.0.1 5000` in another terminal.",
+    note: "Give it a phone to ring first: `nc -l 127.0.0.1 5000` in another terminal (5000 taken? any free port above 1024 will do, the same on both sides).",
 };
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
@@ -37,7 +42,18 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
 /// Both parties in this process: the callee's phone is switched on, you dial it.
 fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.title("A friend's phone is switched on and you have their number. You pick up your handset and dial.")?;
+    let (callee, number) = friend_switches_on(s)?;
+    let phone = dial(s, answer, number)?;
+    ring(s, &callee)?;
+    refused(s, answer)?;
+    full_queue(s)?;
+    hang_ups(s, phone, callee)?;
+    s.moral()?;
+    Ok(())
+}
 
+/// The callee's phone is switched on (chapters 1-3, done for you).
+fn friend_switches_on(s: &mut Scene) -> Result<(OwnedFd, SockaddrIn), SceneError> {
     let (callee, number) = party::switched_on_phone().map_err(sys(
         "the callee's socket/bind/listen",
         "Is the loopback interface up?",
@@ -53,9 +69,13 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
     s.pause()?;
 
+    Ok((callee, number))
+}
+
+/// You dial with the learner's dial(), and ask the kernel about the call.
+fn dial(s: &mut Scene, answer: &Answer, number: SockaddrIn) -> Result<OwnedFd, SceneError> {
     // ANCHOR: dial
-    let dial = answer.dial;
-    let phone = learner::call(s.chapter, "dial", move || dial(number))?.map_err(sys(
+    let phone = learner_call!(s.chapter, answer.dial(number))?.map_err(sys(
         format!("connect({})", names::addr(&number)),
         "The callee's phone is switched on, so check that dial() connects to the number it is given.",
     ))?;
@@ -68,13 +88,20 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
     // What dial() did inside, the scene can't see; the kernel's answers below
     // (getsockname, getpeername) are the evidence.
-    s.note(
-        "inside, the reference answer calls socket() and connect(), and never bind(); and yet...",
-    )?;
+    s.note("what dial() did inside, the scene can't see; the kernel's answers are the evidence:")?;
     describe_call(s, &phone)?;
+    s.hold(&format!(
+        "Your phone (fd {fd}) is on a call to {}",
+        names::addr(&number)
+    ))?;
 
+    Ok(phone)
+}
+
+/// The callee's phone rings: the call is queued before anyone picks up.
+fn ring(s: &mut Scene, callee: &OwnedFd) -> SceneResult {
     // ANCHOR: ring
-    let ringing = party::ready(&callee, Duration::from_secs(2)).map_err(sys(
+    let ringing = party::ready(callee, ALREADY_IN_THE_KERNEL).map_err(sys(
         "poll(POLLIN) on the callee's phone",
         "Is it still open?",
     ))?;
@@ -98,9 +125,12 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
     s.note("connect() returned before anyone picked up: the kernel completed the call and queued it (the backlog, chapter 3); picking up is chapter 5")?;
     s.pause()?;
+    Ok(())
+}
 
-    refused(s, answer)?;
-
+/// Both phones are put down.
+fn hang_ups(s: &mut Scene, phone: OwnedFd, callee: OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
     drop(phone); // close(): the call ends; the callee would read end-of-file.
     s.step(
         Who::You,
@@ -115,7 +145,6 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
         &format!("close(fd {callee_fd})"),
     )?;
     s.pause()?;
-    s.moral()?;
     Ok(())
 }
 
@@ -167,8 +196,7 @@ fn refused(s: &mut Scene, answer: &Answer) -> SceneResult {
         ),
     )?;
     // ANCHOR: refused
-    let dial = answer.dial;
-    let outcome = learner::call(s.chapter, "dial", move || dial(off_number))?;
+    let outcome = learner_call!(s.chapter, answer.dial(off_number))?;
     // ANCHOR_END: refused
     let syscall = format!("connect(.., {})", names::addr(&off_number));
     match outcome {
@@ -185,7 +213,7 @@ fn refused(s: &mut Scene, answer: &Answer) -> SceneResult {
                     "the kernel answered the attempt with a reset (RST); dial() returned the Err",
                 )?;
                 s.note("refused at once, not after a wait: on this machine the kernel knows nobody listens there")?;
-                s.note("the reference dial() returns with `?`, which drops its phone on the way out: a failed call leaves no handset behind")?;
+                s.note("a dial() that returns with `?` drops its phone on the way out: a failed call leaves no handset behind")?;
             } else {
                 s.note("nobody listens there, so the kernel says ECONNREFUSED: dial() should return that Err (run `cargo test -p ch04-dial`)")?;
             }
@@ -203,12 +231,121 @@ fn refused(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.pause().map_err(Into::into)
 }
 
+/// An aside, with the exchange's own phones rather than dial(): a
+/// non-blocking dial, first to a phone with room in its queue, then to one
+/// whose queue is full. The kernel's words: EINPROGRESS, poll(POLLOUT),
+/// SO_ERROR; and the ListenOverflows counter that `nstat` reads.
+fn full_queue(s: &mut Scene) -> SceneResult {
+    let setup = sys("a listener with backlog 0", "Is the loopback interface up?");
+    let (tiny, number) = party::numbered_phone().map_err(setup)?;
+    listen(
+        &tiny,
+        Backlog::new(0).map_err(sys("Backlog::new(0)", "nix refused a backlog of 0"))?,
+    )
+    .map_err(sys("listen(backlog 0)", "Is the loopback interface up?"))?;
+    s.step(
+        Who::Callee,
+        "a third phone, whose queue holds just one waiting call",
+        &format!(
+            "socket + bind + listen(fd {}, 0) = number {}; Linux holds backlog + 1 calls",
+            tiny.as_raw_fd(),
+            names::addr(&number)
+        ),
+    )?;
+    let first = dial_without_waiting(s, &number, "a first caller")?;
+    // The first call must be in the accept queue (the listener readable)
+    // before the second SYN comes: then the queue is full for certain.
+    party::ready(&tiny, ALREADY_IN_THE_KERNEL).map_err(sys("poll(POLLIN)", "Is it open?"))?;
+    let second = dial_without_waiting(s, &number, "a second caller")?;
+    s.note("the queue was full, so the callee's kernel dropped the second caller's SYN without a word: no refusal, no reset; the caller's kernel will send it again in 1 s, then 3 s, ... (tcp_syn_retries)")?;
+    let overflows = listen_overflows();
+    s.step(
+        Who::Exchange,
+        "counts the calls it dropped at full queues",
+        &format!(
+            "TcpExtListenOverflows {} (/proc/net/netstat; `nstat -az TcpExtListenOverflows`)",
+            if overflows.is_some_and(|n| n > 0) {
+                "is above 0"
+            } else {
+                "could not be read"
+            }
+        ),
+    )?;
+    drop((first, second, tiny));
+    s.pause().map_err(Into::into)
+}
+
+/// How long a non-blocking dial is given to get through on loopback.
+const THROUGH_WITHIN: Duration = Duration::from_millis(300);
+
+/// A caller's non-blocking dial: connect() returns at once (EINPROGRESS);
+/// poll(POLLOUT) says when the call is through, and SO_ERROR how it went.
+fn dial_without_waiting(
+    s: &mut Scene,
+    number: &SockaddrIn,
+    who: &str,
+) -> Result<OwnedFd, SceneError> {
+    let advice = "Is the loopback interface up?";
+    let phone = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK,
+        None,
+    )
+    .map_err(sys("socket(SOCK_NONBLOCK)", advice))?;
+    let fd = phone.as_raw_fd();
+    let said = match connect(fd, number) {
+        Ok(()) => "0".to_string(),
+        Err(e) => names::errno(e),
+    };
+    s.step(
+        Who::Caller,
+        &format!("{who} dials, and doesn't wait for the answer"),
+        &format!(
+            "socket(.., SOCK_NONBLOCK) = fd {fd}; connect(fd {fd}, {}) = {said}",
+            names::addr(number)
+        ),
+    )?;
+    let mut fds = [PollFd::new(phone.as_fd(), PollFlags::POLLOUT)];
+    let millis = u16::try_from(THROUGH_WITHIN.as_millis()).unwrap_or(u16::MAX);
+    let through =
+        poll(&mut fds, PollTimeout::from(millis)).map_err(sys("poll(POLLOUT)", advice))? > 0;
+    let waited = format!("poll(fd {fd}, POLLOUT, {millis} ms)");
+    if through {
+        let error = getsockopt(&phone, sockopt::SocketError)
+            .map_err(sys("getsockopt(SO_ERROR)", advice))?;
+        s.step(
+            Who::Caller,
+            "waits until the call is through, then asks how it went",
+            &format!("{waited} = 1; getsockopt(fd {fd}, SO_ERROR) = {error}: connected"),
+        )?;
+    } else {
+        s.step(
+            Who::Caller,
+            "waits for the call to go through",
+            &format!("{waited} = 0: still ringing"),
+        )?;
+    }
+    Ok(phone)
+}
+
+/// `TcpExt: ListenOverflows` from `/proc/net/netstat` (Linux): the SYNs a
+/// listener dropped because its queue of finished calls was full.
+fn listen_overflows() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (names, values) = (lines.next()?, lines.next()?);
+    let at = names
+        .split_whitespace()
+        .position(|n| n == "ListenOverflows")?;
+    values.split_whitespace().nth(at)?.parse().ok()
+}
+
 /// `--to HOST:PORT`: dial a real phone, say who we are and who answered, hang up.
 fn real(s: &mut Scene, answer: &Answer, number: SockaddrIn) -> SceneResult {
     let there = names::addr(&number);
-    let dial = answer.dial;
     // Dial before printing anything, so a refused call is one line on stderr.
-    let phone = match learner::call(s.chapter, "dial", move || dial(number)) {
+    let phone = match learner_call!(s.chapter, answer.dial(number)) {
         Ok(Ok(phone)) => phone,
         Ok(Err(Errno::ECONNREFUSED)) => {
             return Err(sys(

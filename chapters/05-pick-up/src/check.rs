@@ -10,10 +10,13 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::learner::{self, LearnerError, Trouble};
-use dialtone_kit::{kernel, names, party};
+use dialtone_kit::learner::{LearnerError, Trouble};
+use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
+use dialtone_kit::task::unreadable;
+use dialtone_kit::{kernel, learner_call, names, party};
 use nix::errno::Errno;
-use nix::sys::socket::SockaddrIn;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use nix::sys::socket::{accept, recv, MsgFlags, SockaddrIn};
 use nix::unistd::write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{mpsc, Arc};
@@ -29,8 +32,10 @@ pub struct Answer {
 /// What the check's caller says as soon as the call goes through.
 const HELLO: &[u8] = b"hello, is this chapter 5?\n";
 
-/// How long the check waits for words that are already in the kernel.
-const HEAR_WITHIN: Duration = Duration::from_secs(2);
+/// How long the caller's end waits for words or a hang-up that pick_up()
+/// should never have sent. The wait runs out on every right answer, so it
+/// is short: on loopback they arrived before pick_up() returned.
+const NOTHING_WITHIN: Duration = Duration::from_millis(50);
 
 pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let mut passed = Passed::default();
@@ -41,6 +46,8 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let caller = party::dial(&number).map_err(|e| setup("dial its own phone", e))?;
     let caller_number = kernel::own_number(&caller).map_err(|e| setup("read its number", e))?;
     write(&caller, HELLO).map_err(|e| setup("speak", e))?;
+    // What the wall phone is before pick_up(): after it, it must be the same.
+    let wall_before = Wall::read(&phone).map_err(|e| setup("ask about its own phone", e))?;
 
     let (line, caller_id) = pick(answer, &phone, &number)?;
     passed.saw(format!(
@@ -49,7 +56,18 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
         phone.as_raw_fd()
     ));
     check_new_line(&line, &phone)?;
-    passed.saw("SO_ACCEPTCONN is 0 on it: a conversation, not the listening phone");
+    passed.saw(
+        "SO_ACCEPTCONN is 0 on it, and /proc/self/fd names another socket: a new conversation",
+    );
+    let cloexec = check_line_blocking(&line)?;
+    passed.saw(format!(
+        "F_GETFL: the line blocks (O_NONBLOCK off), as accept() makes it; close-on-exec is {}",
+        if cloexec {
+            "on (accept4 with SOCK_CLOEXEC)"
+        } else {
+            "off (plain accept)"
+        }
+    ));
     check_other_end(&line, &caller_number)?;
     passed.saw(format!(
         "getpeername on it says {}: the check's caller is on the other end",
@@ -57,8 +75,12 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     ));
     check_caller_id(&caller_id, &caller_number, &number)?;
     passed.saw("the caller ID you returned is the caller's own number (its getsockname)");
+    check_caller_hears_nothing(&caller)?;
+    passed.saw("the caller heard nothing from pick_up(): no words, no hang-up");
     check_words(&line)?;
     passed.saw("the caller's first words arrive on the line you returned");
+    check_wall_phone(&phone, &wall_before, &number)?;
+    passed.saw("after pick_up(), the phone on the wall is still on (SO_ACCEPTCONN 1, same F_GETFL) and a second caller rings it");
     Ok(passed)
 }
 
@@ -69,10 +91,9 @@ fn pick(
     phone: &Arc<OwnedFd>,
     number: &SockaddrIn,
 ) -> Result<(OwnedFd, SockaddrIn), Failure> {
-    let pick_up = answer.pick_up;
     let shared = Arc::clone(phone);
     let (returned_tx, returned_rx) = mpsc::channel();
-    let outcome = learner::call(chapter(), "pick_up", move || {
+    let outcome = learner_call!(chapter(), answer.pick_up, move |pick_up| {
         let result = pick_up(&shared);
         // Tells diagnose_hang() that pick_up() came back (after a timeout).
         let _ = returned_tx.send(());
@@ -145,6 +166,125 @@ fn check_new_line(line: &OwnedFd, phone: &OwnedFd) -> Result<(), Failure> {
         .syscall("return the OwnedFd that accept() gives you, not a try_clone() of the phone you were given."))
 }
 
+/// The line must block like any accepted socket. `accept()` never copies
+/// `O_NONBLOCK` from the listener (Linux; accept(2)), so a non-blocking line
+/// means pick_up() asked for it. Close-on-exec is the answer's own choice
+/// (`accept4(.., SOCK_CLOEXEC)` or plain `accept()`): returned, not judged.
+fn check_line_blocking(line: &OwnedFd) -> Result<bool, Failure> {
+    let flags = fl_flags(line).map_err(|e| not_a_line("F_GETFL", e))?;
+    let cloexec = fcntl(line, FcntlArg::F_GETFD)
+        .map(|bits| FdFlag::from_bits_truncate(bits).contains(FdFlag::FD_CLOEXEC))
+        .map_err(|e| not_a_line("F_GETFD", e))?;
+    if !flags.contains(OFlag::O_NONBLOCK) {
+        return Ok(cloexec);
+    }
+    Err(Failure::new("ch05.line-nonblocking", "pick_up() returned a line that doesn't wait")
+        .expected("F_GETFL without O_NONBLOCK: a blocking line, as accept() returns it")
+        .got("F_GETFL has O_NONBLOCK: the line's read() says EAGAIN instead of waiting for words")
+        .phone("you handed over a handset that hangs up on silence: whoever holds it next gets \"nobody's there\" instead of waiting for the caller to speak.")
+        .syscall("use plain accept(phone); don't pass SockFlag::SOCK_NONBLOCK to accept4() or set O_NONBLOCK with fcntl() on the new line."))
+}
+
+/// `fcntl(F_GETFL)`: the open socket's status flags (`O_NONBLOCK`, `O_RDWR`).
+pub(crate) fn fl_flags(fd: &OwnedFd) -> nix::Result<OFlag> {
+    fcntl(fd, FcntlArg::F_GETFL).map(OFlag::from_bits_truncate)
+}
+
+/// `O_RDWR | O_NONBLOCK`, as fcntl(2) spells the flags a socket can have.
+pub(crate) fn show_flags(flags: OFlag) -> String {
+    let mut names = vec![match flags & OFlag::O_ACCMODE {
+        OFlag::O_WRONLY => "O_WRONLY",
+        OFlag::O_RDONLY => "O_RDONLY",
+        _ => "O_RDWR",
+    }];
+    for (flag, name) in [
+        (OFlag::O_NONBLOCK, "O_NONBLOCK"),
+        (OFlag::O_APPEND, "O_APPEND"),
+        (OFlag::O_ASYNC, "O_ASYNC"),
+    ] {
+        if flags.contains(flag) {
+            names.push(name);
+        }
+    }
+    names.join(" | ")
+}
+
+/// The wall phone's state, as the kernel reports it.
+#[derive(PartialEq, Eq)]
+struct Wall {
+    listening: bool,
+    flags: OFlag,
+}
+
+impl Wall {
+    fn read(phone: &OwnedFd) -> nix::Result<Wall> {
+        Ok(Wall {
+            listening: kernel::switched_on(phone)?,
+            flags: fl_flags(phone)?,
+        })
+    }
+}
+
+/// After pick_up() the phone on the wall must be as it was, and still take
+/// calls: the check rings it once more and picks that call up itself.
+fn check_wall_phone(phone: &OwnedFd, before: &Wall, number: &SockaddrIn) -> Result<(), Failure> {
+    let after = Wall::read(phone).map_err(|e| setup("ask about its own phone", e))?;
+    if after.listening && after.flags != before.flags {
+        return Err(Failure::new("ch05.wall-phone-changed", "pick_up() changed the phone on the wall")
+            .expected(format!("F_GETFL on the listening socket as before: {}", show_flags(before.flags)))
+            .got(format!("F_GETFL = {}", show_flags(after.flags)))
+            .phone("you fiddled with the phone on the wall while picking up; everyone who answers it later finds it behaving differently.")
+            .syscall("leave `phone` as it is: O_NONBLOCK belongs to the open socket, so fcntl(F_SETFL) on it changes it for every holder. accept() is all it needs."));
+    }
+    let second = if after.listening {
+        party::dial(number).ok()
+    } else {
+        None
+    };
+    let rang = second.is_some() && party::ready(phone, ALREADY_IN_THE_KERNEL).unwrap_or(false);
+    if rang {
+        // poll() said a call is queued, so accept() returns at once.
+        return accept(phone).map(drop).map_err(|e| setup("pick up", e));
+    }
+    Err(Failure::new("ch05.wall-phone-off", "pick_up() switched the phone on the wall off")
+        .expected("SO_ACCEPTCONN = 1 after pick_up(), and a second caller rings")
+        .got(format!(
+            "SO_ACCEPTCONN = {}; a second caller {}",
+            u8::from(after.listening),
+            if second.is_none() { "was refused (ECONNREFUSED)" } else { "never rang" }
+        ))
+        .phone("you picked up one call and unplugged the phone on the wall: the next caller hears \"nobody's phone is switched on\".")
+        .syscall("don't shutdown() or close `phone` in pick_up(): accept() leaves the listening socket on; the line it returns is the one you may hang up later."))
+}
+
+/// pick_up() only picks up: the caller must not have heard a word or a
+/// hang-up yet (`recv(MSG_PEEK | MSG_DONTWAIT)` on the caller's end).
+fn check_caller_hears_nothing(caller: &OwnedFd) -> Result<(), Failure> {
+    let _ = party::ready(caller, NOTHING_WITHIN);
+    let mut buf = [0u8; 64];
+    let (id, headline, got, phone) = match recv(
+        caller.as_raw_fd(),
+        &mut buf,
+        MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT,
+    ) {
+        Err(Errno::EAGAIN) => return Ok(()),
+        Ok(0) => ("ch05.line-hung-up", "pick_up() hung up the line it picked up",
+            "the caller's read() returns 0 (end-of-file): your side shut down or closed the line".to_string(),
+            "you picked up and put the phone straight down again; the caller hears the click before anyone spoke."),
+        Ok(n) => ("ch05.spoke-first", "pick_up() talked on the line before handing it over",
+            format!("the caller already has {n} byte(s) to read: {:?}", String::from_utf8_lossy(&buf[..n])),
+            "you said something before handing the phone over; the person you hand it to doesn't know what the caller has heard."),
+        Err(e) => ("ch05.line-hung-up", "pick_up() broke the line it picked up",
+            format!("the caller's recv() failed with {}", names::errno(e)),
+            "the caller's line went dead as soon as you picked up."),
+    };
+    Err(Failure::new(id, headline)
+        .expected("nothing for the caller to read yet: pick_up() only answers")
+        .got(got)
+        .phone(phone)
+        .syscall("pick_up() should only accept() and getpeername(); write(), shutdown() and close() belong to whoever holds the line (chapters 6 and 7)."))
+}
+
 fn check_other_end(line: &OwnedFd, caller: &SockaddrIn) -> Result<(), Failure> {
     let peer = kernel::other_end(line);
     if peer == Ok(*caller) {
@@ -189,14 +329,15 @@ fn check_caller_id(id: &SockaddrIn, caller: &SockaddrIn, own: &SockaddrIn) -> Re
 }
 
 fn check_words(line: &OwnedFd) -> Result<(), Failure> {
-    let heard = party::hear(line, HELLO.len(), HEAR_WITHIN).map_err(|e| not_a_line("read", e))?;
+    let heard =
+        party::hear(line, HELLO.len(), ALREADY_IN_THE_KERNEL).map_err(|e| not_a_line("read", e))?;
     if heard == HELLO {
         return Ok(());
     }
     Err(Failure::new("ch05.words-lost", "the caller's first words didn't arrive on the line pick_up() returned")
         .expected(format!("read gives {:?}", String::from_utf8_lossy(HELLO)))
         .got(if heard.is_empty() {
-            format!("nothing within {} s", HEAR_WITHIN.as_secs())
+            format!("nothing within {} s", ALREADY_IN_THE_KERNEL.as_secs())
         } else {
             format!("only {:?}", String::from_utf8_lossy(&heard))
         })
@@ -205,14 +346,10 @@ fn check_words(line: &OwnedFd) -> Result<(), Failure> {
 }
 
 fn not_a_line(what: &str, errno: Errno) -> Failure {
-    Failure::new(
-        "ch05.not-a-socket",
-        format!("the kernel couldn't read {what} of the line you returned"),
-    )
-    .expected("a socket descriptor for the call")
-    .got(format!("{} while reading {what}", names::errno(errno)))
-    .phone("what you returned isn't a telephone line at all.")
-    .syscall("return the OwnedFd that accept() gives you.")
+    unreadable(chapter(), what, "the line you returned", errno)
+        .expected("a socket descriptor for the call")
+        .phone("what you returned isn't a telephone line at all.")
+        .syscall("return the OwnedFd that accept() gives you.")
 }
 
 /// The check's own phone failed: not the learner's fault, so say so.

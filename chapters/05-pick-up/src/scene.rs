@@ -11,19 +11,18 @@
 //! With `--listen HOST:PORT` the scene waits for a real caller instead, for
 //! example `nc 127.0.0.1 PORT` from another terminal.
 
-use crate::check::Answer;
+use crate::check::{self, Answer};
 use dialtone_kit::args::{self, Flag, Mode};
+use dialtone_kit::patience::{ALREADY_IN_THE_KERNEL, PERSON_TYPES};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{kernel, learner, names, party};
+use dialtone_kit::{kernel, learner_call, names, party};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{bind, listen, Backlog, SockaddrIn};
 use nix::unistd::{read, write};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How long the scene waits for words or a hang-up it knows are coming.
-const SOON: Duration = Duration::from_secs(2);
 
 /// `--listen HOST:PORT`: wait for a real caller instead of the scene's.
 pub const LISTEN: Flag = Flag {
@@ -43,6 +42,23 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
 /// Both parties in this process: a caller rings your phone and you pick up.
 fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.title("Your phone is on the wall and switched on. Sooner or later, somebody rings.")?;
+    let (phone, number) = on_the_wall(s)?;
+    let (caller, caller_number) = ring(s, &phone, &number)?;
+    let line = pick(s, answer, &phone, &caller_number)?;
+    two_descriptors(s, &phone, &line)?;
+    s.hold(&format!(
+        "The phone on the wall (fd {}) and the new line (fd {}) are both open",
+        phone.as_raw_fd(),
+        line.as_raw_fd()
+    ))?;
+    hello(s, &line, &caller)?;
+    hang_ups(s, phone, line, caller)?;
+    s.moral()?;
+    Ok(())
+}
+
+/// The phone goes on the wall, and nobody is ringing yet.
+fn on_the_wall(s: &mut Scene) -> Result<(Arc<OwnedFd>, SockaddrIn), SceneError> {
     let (phone, number) = party::switched_on_phone()
         .map_err(sys("socket/bind/listen", "Is the loopback interface up?"))?;
     let phone = Arc::new(phone);
@@ -69,34 +85,55 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.note("accept() now would block: waiting by the telephone until somebody dials. poll() with timeout 0 asks without waiting")?;
     s.pause()?;
 
+    Ok((phone, number))
+}
+
+/// A caller dials, and the phone rings.
+fn ring(
+    s: &mut Scene,
+    phone: &Arc<OwnedFd>,
+    number: &SockaddrIn,
+) -> Result<(OwnedFd, SockaddrIn), SceneError> {
+    let pfd = phone.as_raw_fd();
     let caller =
-        party::dial(&number).map_err(sys("the caller's connect", "Is the phone switched on?"))?;
+        party::dial(number).map_err(sys("the caller's connect", "Is the phone switched on?"))?;
     let caller_number = kernel::own_number(&caller).map_err(sys("getsockname", "Is it IPv4?"))?;
     s.step(
         Who::Caller,
-        &format!("dial {} (chapter 4)", names::addr(&number)),
+        &format!("dial {} (chapter 4)", names::addr(number)),
         &format!(
             "socket + connect = fd {}; its own number is {}",
             caller.as_raw_fd(),
             names::addr(&caller_number)
         ),
     )?;
-    let ringing = party::ready(&*phone, SOON).map_err(sys("poll", "Is it open?"))?;
+    let ringing =
+        party::ready(&**phone, ALREADY_IN_THE_KERNEL).map_err(sys("poll", "Is it open?"))?;
     s.step(
         Who::You,
         "the phone rings",
         &format!("poll(fd {pfd}, POLLIN) = {}", ringing_words(ringing)),
     )?;
+    Ok((caller, caller_number))
+}
 
+/// You pick up with the learner's pick_up(), and read caller ID.
+fn pick(
+    s: &mut Scene,
+    answer: &Answer,
+    phone: &Arc<OwnedFd>,
+    caller_number: &SockaddrIn,
+) -> Result<OwnedFd, SceneError> {
+    let pfd = phone.as_raw_fd();
     // ANCHOR: pick_up
-    // learner::call runs pick_up() on a thread of its own (so a pick_up()
+    // learner_call! runs pick_up() on a thread of its own (so a pick_up()
     // that never returns can't hang the scene); the thread gets a shared
     // handle to the phone on the wall, not a borrow.
-    let pick_up = answer.pick_up;
-    let wall = Arc::clone(&phone);
-    let (line, caller_id) = learner::call(s.chapter, "pick_up", move || pick_up(&wall))?.map_err(
-        sys("accept", "A call is ringing: check what pick_up() does."),
-    )?;
+    let wall = Arc::clone(phone);
+    let (line, caller_id) = learner_call!(s.chapter, answer.pick_up(&wall))?.map_err(sys(
+        "accept",
+        "A call is ringing: check what pick_up() does.",
+    ))?;
     // ANCHOR_END: pick_up
     let lfd = line.as_raw_fd();
     // What pick_up() did inside, the scene can't see: it shows what pick_up()
@@ -122,8 +159,8 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     )?;
     s.note(&format!(
         "the caller's own number (its getsockname) is {}: {}",
-        names::addr(&caller_number),
-        if peer == caller_number && caller_id == peer {
+        names::addr(caller_number),
+        if peer == *caller_number && caller_id == peer {
             "they match"
         } else {
             "they DON'T match: run `cargo test -p ch05-pick-up`"
@@ -131,11 +168,7 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     ))?;
     s.pause()?;
 
-    two_descriptors(s, &phone, &line)?;
-    hello(s, &line, &caller)?;
-    hang_ups(s, phone, line, caller)?;
-    s.moral()?;
-    Ok(())
+    Ok(line)
 }
 
 fn ringing_words(ringing: bool) -> &'static str {
@@ -179,7 +212,37 @@ fn two_descriptors(s: &mut Scene, phone: &OwnedFd, line: &OwnedFd) -> SceneResul
         &format!("getsockname(fd {lfd}) = {}", names::addr(&line_number)),
     )?;
     s.note("the same number as the phone on the wall: many lines can share one number, told apart by who is on the other end")?;
+    line_flags(s, line)?;
     s.pause().map_err(Into::into)
+}
+
+/// The line's flags, as fcntl(2) reports them: whether it waits, and whether
+/// a program this one starts would inherit it.
+fn line_flags(s: &mut Scene, line: &OwnedFd) -> SceneResult {
+    let lfd = line.as_raw_fd();
+    let status = check::fl_flags(line).map_err(sys("fcntl(F_GETFL)", "Is it open?"))?;
+    let cloexec = fcntl(line, FcntlArg::F_GETFD)
+        .map(|bits| FdFlag::from_bits_truncate(bits).contains(FdFlag::FD_CLOEXEC))
+        .map_err(sys("fcntl(F_GETFD)", "Is it open?"))?;
+    s.step(
+        Who::You,
+        "the new line's flags",
+        &format!(
+            "fcntl(fd {lfd}, F_GETFL) = {}; fcntl(fd {lfd}, F_GETFD) = {}",
+            check::show_flags(status),
+            if cloexec {
+                "FD_CLOEXEC"
+            } else {
+                "0 (no FD_CLOEXEC)"
+            }
+        ),
+    )?;
+    s.note(match (status.contains(OFlag::O_NONBLOCK), cloexec) {
+        (false, false) => "it blocks (accept() never passes O_NONBLOCK on, on Linux), and without close-on-exec a program you start would inherit this call: accept4(.., SOCK_CLOEXEC) prevents that",
+        (false, true) => "it blocks (accept() never passes O_NONBLOCK on, on Linux), and close-on-exec keeps it out of any program you start",
+        (true, _) => "O_NONBLOCK is set: a read() with nothing waiting says EAGAIN instead of waiting (`cargo test -p ch05-pick-up` explains)",
+    })
+    .map_err(Into::into)
 }
 
 /// The first hello, both ways: you speak first, as people picking up do.
@@ -211,7 +274,8 @@ fn say(s: &mut Scene, who: Who, fd: &OwnedFd, words: &[u8]) -> SceneResult {
 }
 
 fn hear(s: &mut Scene, who: Who, fd: &OwnedFd, want: usize) -> SceneResult {
-    let heard = party::hear(fd, want, SOON).map_err(sys("read", "Is the line still open?"))?;
+    let heard = party::hear(fd, want, ALREADY_IN_THE_KERNEL)
+        .map_err(sys("read", "Is the line still open?"))?;
     let text = String::from_utf8_lossy(&heard);
     s.step(
         who,
@@ -232,7 +296,8 @@ fn hang_ups(s: &mut Scene, phone: Arc<OwnedFd>, line: OwnedFd, caller: OwnedFd) 
     drop(caller);
     s.step(Who::Caller, "hang up", &format!("close(fd {cfd})"))?;
     // ANCHOR: eof
-    let quiet = !party::ready(&line, SOON).map_err(sys("poll", "Is the line open?"))?;
+    let quiet =
+        !party::ready(&line, ALREADY_IN_THE_KERNEL).map_err(sys("poll", "Is the line open?"))?;
     let mut buf = [0u8; 64];
     let n = if quiet {
         None
@@ -314,11 +379,11 @@ fn real(s: &mut Scene, answer: &Answer, wanted: SockaddrIn) -> SceneResult {
     )?;
     party::wait_for_ring(&phone).map_err(sys("poll", "Is the phone still open?"))?;
     let phone = Arc::new(phone);
-    let pick_up = answer.pick_up;
     let wall = Arc::clone(&phone);
-    let (line, caller_id) = learner::call(s.chapter, "pick_up", move || pick_up(&wall))?.map_err(
-        sys("accept", "A call was ringing: check what pick_up() does."),
-    )?;
+    let (line, caller_id) = learner_call!(s.chapter, answer.pick_up(&wall))?.map_err(sys(
+        "accept",
+        "A call was ringing: check what pick_up() does.",
+    ))?;
     let lfd = line.as_raw_fd();
     s.step(
         Who::You,
@@ -352,14 +417,11 @@ fn real(s: &mut Scene, answer: &Answer, wanted: SockaddrIn) -> SceneResult {
     Ok(())
 }
 
-/// How long a person gets to type their line.
-const PATIENCE: Duration = Duration::from_secs(60);
-
 /// Hear one line from a person (any bytes: shown escaped), then say goodbye.
 fn converse(s: &mut Scene, line: &OwnedFd) -> SceneResult {
     let lfd = line.as_raw_fd();
-    let heard =
-        party::hear_line(line, 200, PATIENCE).map_err(sys("read", "Is the line still open?"))?;
+    let heard = party::hear_line(line, 200, PERSON_TYPES)
+        .map_err(sys("read", "Is the line still open?"))?;
     if heard.is_empty() {
         let hung_up = party::ready(line, Duration::ZERO).unwrap_or(false);
         s.step(
@@ -372,7 +434,7 @@ fn converse(s: &mut Scene, line: &OwnedFd) -> SceneResult {
             &if hung_up {
                 format!("read(fd {lfd}) = 0: end-of-file")
             } else {
-                format!("no bytes within {} s", PATIENCE.as_secs())
+                format!("no bytes within {} s", PERSON_TYPES.as_secs())
             },
         )?;
         return Ok(());

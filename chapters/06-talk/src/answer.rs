@@ -35,8 +35,9 @@ pub fn send_all(line: &OwnedFd, bytes: &[u8]) -> nix::Result<()> {
 /// `pending` holds what an earlier call read past its newline: use it first,
 /// and leave there whatever you read past this line's newline.
 /// Return `Ok(None)` if the caller hung up cleanly between lines (`read`
-/// returned 0 and `pending` is empty), and `Err(Errno::ECONNRESET)` if they
-/// hung up in the middle of a line.
+/// returned 0 and `pending` is empty), and `Err(Errno::EPROTO)` if they
+/// hung up in the middle of a line (a truncated line: a protocol error, not
+/// a reset). Any error `read` gives (e.g. `ECONNRESET`) goes back as it is.
 pub fn read_line(line: &OwnedFd, pending: &mut Vec<u8>) -> nix::Result<Option<Vec<u8>>> {
     // TODO: loop: if `pending` holds a '\n', take the line out of it and
     // return it; otherwise read() more bytes onto the end of `pending`.
@@ -56,7 +57,7 @@ pub fn write_frame(line: &OwnedFd, payload: &[u8]) -> nix::Result<()> {
 ///
 /// `Ok(None)` if the caller hung up cleanly before a new frame began; a length
 /// over `MAX_FRAME` is `Err(Errno::EMSGSIZE)` (refuse it before allocating);
-/// a hang-up in the middle of a frame is `Err(Errno::ECONNRESET)`. Read no
+/// a hang-up in the middle of a frame is `Err(Errno::EPROTO)`. Read no
 /// further than this frame: the next one stays on the line for the next call.
 pub fn read_frame(line: &OwnedFd) -> nix::Result<Option<Vec<u8>>> {
     // TODO: read exactly 4 bytes (however many reads that takes), decode

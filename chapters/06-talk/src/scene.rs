@@ -9,17 +9,15 @@
 //! run and machine.
 
 use crate::check::Answer;
+use dialtone_kit::names::show;
+use dialtone_kit::patience::SCENE_SETTLES;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, learner, wire};
+use dialtone_kit::{args, learner_call, wire};
 use nix::sys::socket::{recv, MsgFlags};
 use nix::unistd::{read, write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
-
-/// How long the scene waits for bytes it has just written to show up.
-const PATIENCE: Duration = Duration::from_secs(5);
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     args::none(s.chapter, args)?;
@@ -30,7 +28,9 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
         "a loopback call (socket, bind 127.0.0.1:0, listen, connect, accept)",
         "Check that loopback works on this machine.",
     ))?;
-    let (you, friend) = (Arc::new(pair.caller), pair.callee);
+    // Shared handles, not dup()s: the speaker thread below writes on the very
+    // descriptor the transcript names, as strace shows.
+    let (you, friend) = (Arc::new(pair.caller), Arc::new(pair.callee));
     s.step(
         Who::You,
         "the call is connected: you on one end, your friend on the other",
@@ -50,11 +50,6 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     Ok(())
 }
 
-/// Bytes as text, the way a learner would print them: `"hello\n"`.
-fn show(bytes: &[u8]) -> String {
-    format!("{:?}", String::from_utf8_lossy(bytes))
-}
-
 fn said(s: &mut Scene, fd: &OwnedFd, words: &[u8]) -> SceneResult {
     let n = write(fd, words).map_err(sys("write()", "The call dropped; run the scene again."))?;
     s.step(
@@ -72,7 +67,7 @@ fn said(s: &mut Scene, fd: &OwnedFd, words: &[u8]) -> SceneResult {
 
 /// Waits until `n` bytes are waiting on `fd`; the transcript depends on it.
 fn settle(fd: &OwnedFd, n: usize) -> SceneResult {
-    if wire::wait_until_queued(fd, n, PATIENCE) {
+    if wire::wait_until_queued(fd, n, SCENE_SETTLES) {
         Ok(())
     } else {
         Err(SceneError::Sys {
@@ -86,12 +81,12 @@ fn settle(fd: &OwnedFd, n: usize) -> SceneResult {
 /// Waits for `n` bytes a learner's function said it sent; if they never
 /// come, that function is the one to look at, not the machine.
 fn learner_said(fd: &OwnedFd, n: usize, function: &str) -> SceneResult {
-    if wire::wait_until_queued(fd, n, PATIENCE) {
+    if wire::wait_until_queued(fd, n, SCENE_SETTLES) {
         Ok(())
     } else {
         Err(SceneError::Unexpected(format!(
             "{function} returned Ok, but fewer than {n} bytes reached the other end within {} s: `cargo run -- check 6` explains.",
-            PATIENCE.as_secs()
+            SCENE_SETTLES.as_secs()
         )))
     }
 }
@@ -169,15 +164,15 @@ fn one_write_many_reads(s: &mut Scene, you: &OwnedFd, friend: &OwnedFd) -> Scene
     Ok(())
 }
 
-fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &OwnedFd) -> SceneResult {
+fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &Arc<OwnedFd>) -> SceneResult {
     said(s, friend, b"ring ")?;
     settle(you, 5)?;
     // The rest comes from another thread, once the first part has been taken:
     // a plain read() would have returned the 5 bytes alone.
-    let (listener, speaker) = (Arc::clone(you), friend.try_clone()?);
+    let (listener, speaker) = (Arc::clone(you), Arc::clone(friend));
     let rest = thread::spawn(move || {
-        wire::wait_until_drained(&*listener, PATIENCE);
-        write(&speaker, b"ring!")
+        wire::wait_until_drained(&*listener, SCENE_SETTLES);
+        write(&*speaker, b"ring!")
     });
     // ANCHOR: waitall
     let mut buf = [0u8; 10];
@@ -217,12 +212,25 @@ fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &OwnedFd) -> SceneRes
     Ok(())
 }
 
-fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -> SceneResult {
-    let friend = Arc::new(friend);
+/// The learner's four functions in one conversation: two lines, a frame,
+/// and the hang-up that ends it.
+fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: Arc<OwnedFd>) -> SceneResult {
+    framed_lines(s, answer, you, &friend)?;
+    framed_frame(s, answer, you, &friend)?;
+    hang_up_between_lines(s, answer, you, friend)
+}
+
+/// send_all() says two lines in one go; read_line() hears them one by one.
+fn framed_lines(
+    s: &mut Scene,
+    answer: &Answer,
+    you: &Arc<OwnedFd>,
+    friend: &Arc<OwnedFd>,
+) -> SceneResult {
     // ANCHOR: framed_lines
     let two_lines = b"hello\nhow are you?\n";
-    let (line, send_all) = (Arc::clone(&friend), answer.send_all);
-    learner::call(s.chapter, "send_all", move || send_all(&line, two_lines))?.map_err(sys(
+    let line = Arc::clone(friend);
+    learner_call!(s.chapter, answer.send_all(&line, two_lines))?.map_err(sys(
         "send_all()",
         "Your send_all() returned the kernel's error.",
     ))?;
@@ -241,9 +249,9 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
     s.note("send_all() must loop: write() may take fewer bytes than offered (the self-check makes sure yours does)")?;
     let mut pending = Vec::new();
     for _ in 0..2 {
-        let (line, read_line) = (Arc::clone(you), answer.read_line);
+        let line = Arc::clone(you);
         let mut mine = std::mem::take(&mut pending);
-        let (back, heard) = learner::call(s.chapter, "read_line", move || {
+        let (back, heard) = learner_call!(s.chapter, answer.read_line, move |read_line| {
             let r = read_line(&line, &mut mine);
             (mine, r)
         })?;
@@ -267,12 +275,18 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
     }
     s.note("a newline ends each line; bytes read past it wait in `pending` for the next call")?;
     s.pause()?;
+    Ok(())
+}
 
-    let (line, write_frame) = (Arc::clone(&friend), answer.write_frame);
-    learner::call(s.chapter, "write_frame", move || {
-        write_frame(&line, b"ring ring")
-    })?
-    .map_err(sys(
+/// write_frame() says a frame; the bytes are peeked at; read_frame() hears it.
+fn framed_frame(
+    s: &mut Scene,
+    answer: &Answer,
+    you: &Arc<OwnedFd>,
+    friend: &Arc<OwnedFd>,
+) -> SceneResult {
+    let line = Arc::clone(friend);
+    learner_call!(s.chapter, answer.write_frame(&line, b"ring ring"))?.map_err(sys(
         "write_frame()",
         "Your write_frame() returned the kernel's error.",
     ))?;
@@ -284,6 +298,32 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
             friend.as_raw_fd()
         ),
     )?;
+    peek_at_the_frame(s, you)?;
+    let line = Arc::clone(you);
+    let heard = learner_call!(s.chapter, answer.read_frame(&line))?.map_err(sys(
+        "read_frame()",
+        "Your read_frame() returned the kernel's error.",
+    ))?;
+    s.step(
+        Who::You,
+        "hear one frame",
+        &format!(
+            "read_frame(fd {}) = {}",
+            you.as_raw_fd(),
+            heard
+                .as_deref()
+                .map_or("None".into(), |l| format!("Some({})", show(l)))
+        ),
+    )?;
+    s.note("a length prefix tells the listener exactly how much to wait for; a newline can't be inside a line, any byte can be inside a frame")?;
+    s.pause()?;
+    Ok(())
+}
+
+/// Before read_frame() takes the frame, a look at its bytes on the line
+/// (`MSG_PEEK` leaves them there): the scene explains them only if they
+/// are the frame the page describes.
+fn peek_at_the_frame(s: &mut Scene, you: &OwnedFd) -> SceneResult {
     learner_said(you, 13, "write_frame()")?;
     let mut buf = [0u8; 64];
     let peeked = recv(you.as_raw_fd(), &mut buf, MsgFlags::MSG_PEEK).map_err(sys(
@@ -307,25 +347,16 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
         ));
     }
     s.note("4 bytes of length, big-endian (network byte order): 9, then 9 bytes of payload")?;
-    let (line, read_frame) = (Arc::clone(you), answer.read_frame);
-    let heard = learner::call(s.chapter, "read_frame", move || read_frame(&line))?.map_err(sys(
-        "read_frame()",
-        "Your read_frame() returned the kernel's error.",
-    ))?;
-    s.step(
-        Who::You,
-        "hear one frame",
-        &format!(
-            "read_frame(fd {}) = {}",
-            you.as_raw_fd(),
-            heard
-                .as_deref()
-                .map_or("None".into(), |l| format!("Some({})", show(l)))
-        ),
-    )?;
-    s.note("a length prefix tells the listener exactly how much to wait for; a newline can't be inside a line, any byte can be inside a frame")?;
-    s.pause()?;
+    Ok(())
+}
 
+/// The friend hangs up; read_line() hears end-of-file: None.
+fn hang_up_between_lines(
+    s: &mut Scene,
+    answer: &Answer,
+    you: &Arc<OwnedFd>,
+    friend: Arc<OwnedFd>,
+) -> SceneResult {
     let friend_fd = friend.as_raw_fd();
     drop(friend); // the only handset on the friend's end: close() hangs up
     s.step(
@@ -333,14 +364,12 @@ fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: OwnedFd) -
         "hangs up",
         &format!("close(fd {friend_fd}), when the OwnedFd is dropped"),
     )?;
-    let (line, read_line) = (Arc::clone(you), answer.read_line);
-    let heard = learner::call(s.chapter, "read_line", move || {
-        read_line(&line, &mut Vec::new())
-    })?
-    .map_err(sys(
-        "read_line()",
-        "Your read_line() returned the kernel's error.",
-    ))?;
+    let line = Arc::clone(you);
+    let heard =
+        learner_call!(s.chapter, answer.read_line(&line, &mut Vec::new()))?.map_err(sys(
+            "read_line()",
+            "Your read_line() returned the kernel's error.",
+        ))?;
     s.step(
         Who::You,
         "listen for another line",
