@@ -132,11 +132,7 @@ pub fn run(root: &Path, args: &Args) -> Result<(), String> {
     let vars = variables(number, args);
     let written = write_files(root, &vars)?;
     format_rust(root, &written);
-    let mut entry = fill(COURSE_ENTRY, &vars);
-    if new_part {
-        entry = fill(PART_ENTRY, &vars) + &entry;
-    }
-    append(root, "course.toml", &entry)?;
+    append(root, "course.toml", &course_entry(&vars, new_part))?;
     // Parse what was written: a chapter the course can't read stops here,
     // with the parser's own words, before anything else is edited.
     let course = read_course(root)?;
@@ -159,6 +155,16 @@ pub fn run(root: &Path, args: &Args) -> Result<(), String> {
     record_snapshots(root, number, args.snapshots)?;
     report(root, &e, &written);
     Ok(())
+}
+
+/// The text appended to course.toml: the chapter, after its part if new.
+fn course_entry(vars: &Vars, new_part: bool) -> String {
+    let chapter = fill(COURSE_ENTRY, vars);
+    if new_part {
+        fill(PART_ENTRY, vars) + &chapter
+    } else {
+        chapter
+    }
 }
 
 /// The slug and titles become file names, crate names and TOML strings:
@@ -350,4 +356,67 @@ fn report(root: &Path, e: &Entry, written: &[String]) {
     );
     println!("replace the starting exercise with your chapter's: see CONTRIBUTING.md.");
     let _ = root;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dialtone_kit::course::{Course, COURSE_TOML};
+
+    fn args(slug: &str, title: &str, part: u32, part_title: Option<&str>) -> Args {
+        Args {
+            slug: slug.into(),
+            title: title.into(),
+            part,
+            part_title: part_title.map(str::to_string),
+            snapshots: Snapshots::None,
+        }
+    }
+
+    /// The entry appended to the real course.toml parses, with a new part
+    /// before the chapter, and a title with quotes survives as written.
+    #[test]
+    fn a_chapter_in_a_new_part_parses() {
+        let number = Course::parse(COURSE_TOML).unwrap().chapters.len() as u32 + 1;
+        let a = args(
+            "unix-phone",
+            r#"The "intercom""#,
+            3,
+            Some("Other kinds of phone"),
+        );
+        let vars = variables(number, &a);
+        let text = format!("{COURSE_TOML}{}", course_entry(&vars, true));
+        let course = Course::parse(&text).unwrap();
+        let ch = course.chapter(number).expect("the new chapter is last");
+        assert_eq!(ch.title, r#"The "intercom""#);
+        assert_eq!(ch.crate_name(), format!("ch{number:02}-unix-phone"));
+        assert_eq!(
+            course.part(3).map(|p| p.title.as_str()),
+            Some("Other kinds of phone")
+        );
+        assert!(ch.hints.len() >= 3 && ch.tasks.len() == 1);
+        assert!(
+            ch.hints[2].contains(r#"The "intercom""#),
+            "{:?}",
+            ch.hints[2]
+        );
+        assert_eq!(
+            vars[1],
+            ("CRATE_IDENT", format!("ch{number:02}_unix_phone"))
+        );
+    }
+
+    #[test]
+    fn slugs_and_titles_are_refused_in_one_line() {
+        for (a, says) in [
+            (args("Demo", "Demo", 1, None), "not a slug"),
+            (args("two--dashes", "Demo", 1, None), "not a slug"),
+            (args("demo", "two\nlines", 1, None), "one line"),
+            (args("demo", "Demo", 0, None), "from 1"),
+        ] {
+            let e = check_words(&a).unwrap_err();
+            assert!(e.contains(says) && !e.contains('\n'), "{e}");
+        }
+        assert!(check_words(&args("unix-phone", "Unix", 3, Some("Other"))).is_ok());
+    }
 }
