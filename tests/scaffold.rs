@@ -129,8 +129,15 @@ fn new_chapter_passes_at_once_with_its_starter_failing() {
         ],
     );
     assert_eq!(ran.code(), Some(0), "cargo xtask new-chapter:\n{text}");
+    only_new_files_and_the_entries(&course);
+    its_tests_and_the_course_checks_pass(&course);
+    its_starter_fails_and_its_solution_passes(&course);
+    std::fs::remove_dir_all(&course).expect("the scratch copy can be removed");
+}
 
-    let status = git(&course, &["status", "--porcelain", "--untracked-files=all"]);
+/// `git status` shows the new files and the entries, and nothing else.
+fn only_new_files_and_the_entries(course: &Path) {
+    let status = git(course, &["status", "--porcelain", "--untracked-files=all"]);
     for line in status.lines() {
         let (state, path) = line.split_at(3);
         let allowed = match state.trim() {
@@ -162,29 +169,36 @@ fn new_chapter_passes_at_once_with_its_starter_failing() {
             "no entry in {entry}:\n{status}"
         );
     }
+}
 
-    // The new chapter's integrity tests, with CI's rules (a missing or
-    // changed snapshot fails), and the course's and the book's checks.
-    let (ran, text) = cargo(&course, &["test", "--test", "chapters", "--", "ch09::"]);
+/// The new chapter's integrity tests, with CI's rules (a missing or changed
+/// snapshot fails; a wrong answer must get its own verdict), the course's
+/// and the book's checks, and `cargo fmt --check`.
+fn its_tests_and_the_course_checks_pass(course: &Path) {
+    let (ran, text) = cargo(course, &["test", "--test", "chapters", "--", "ch09::"]);
     assert_eq!(
         ran.code(),
         Some(0),
         "the new chapter's integrity tests:\n{text}"
     );
     assert!(text.contains("test result: ok. 7 passed"), "{text}");
-    let (ran, text) = cargo(&course, &["test", "--test", "course", "--test", "book"]);
+    let (ran, text) = cargo(course, &["test", "--test", "course", "--test", "book"]);
     assert_eq!(ran.code(), Some(0), "the course and book checks:\n{text}");
+    let (ran, text) = cargo(course, &["fmt", "--all", "--check"]);
+    assert_eq!(ran.code(), Some(0), "the new files are formatted:\n{text}");
+}
 
-    // The learner's view: the starter fails with its own hint...
-    let (ran, text) = cargo(&course, &["test", "-p", "ch09-demo"]);
+/// The learner's view: `cargo test -p ch09-demo` fails on the untouched
+/// starter with its function and its hint, and passes with the solution.
+fn its_starter_fails_and_its_solution_passes(course: &Path) {
+    let (ran, text) = cargo(course, &["test", "-p", "ch09-demo"]);
     assert_ne!(ran.code(), Some(0), "the untouched starter passed:\n{text}");
     assert!(
         text.contains("get_a_phone") && text.contains("call nix's socket() with the IPv4 family"),
         "the starter's failure should name its function and carry its hint:\n{text}"
     );
-    // ...and the reference answer passes.
     let (ran, text) = cargo(
-        &course,
+        course,
         &["test", "-p", "ch09-demo", "--features", "solution"],
     );
     assert_eq!(ran.code(), Some(0), "the solution's self-check:\n{text}");
@@ -192,10 +206,6 @@ fn new_chapter_passes_at_once_with_its_starter_failing() {
         text.contains("test your_phone_is_an_ipv4_stream_socket ... ok"),
         "{text}"
     );
-    let (ran, text) = cargo(&course, &["fmt", "--all", "--check"]);
-    assert_eq!(ran.code(), Some(0), "the new files are formatted:\n{text}");
-
-    std::fs::remove_dir_all(&course).expect("the scratch copy can be removed");
 }
 
 /// The tool refuses, in one line, a slug it can't use, a slug taken and a

@@ -13,6 +13,7 @@ use crate::chores::{self, read_course, relative};
 use crate::edit::{self, Entry};
 use crate::run::{cargo, status};
 use clap::ValueEnum;
+use dialtone_kit::course::Course;
 use std::fs;
 use std::path::Path;
 
@@ -113,22 +114,7 @@ pub fn run(root: &Path, args: &Args) -> Result<(), String> {
             ch.number, args.slug
         ));
     }
-    let new_part = match (course.part(args.part), &args.part_title) {
-        (Some(_), None) => false,
-        (Some(p), Some(_)) => {
-            return Err(format!(
-                "part {} already exists ({:?}); drop --part-title",
-                args.part, p.title
-            ))
-        }
-        (None, Some(_)) => true,
-        (None, None) => {
-            return Err(format!(
-                "course.toml has no part {}; add --part-title \"...\" to start it",
-                args.part
-            ))
-        }
-    };
+    let new_part = part_is_new(&course, args)?;
     let vars = variables(number, args);
     let written = write_files(root, &vars)?;
     format_rust(root, &written);
@@ -155,6 +141,23 @@ pub fn run(root: &Path, args: &Args) -> Result<(), String> {
     record_snapshots(root, number, args.snapshots)?;
     report(root, &e, &written);
     Ok(())
+}
+
+/// Whether `--part` starts a new part: only with `--part-title`, which an
+/// existing part refuses.
+fn part_is_new(course: &Course, args: &Args) -> Result<bool, String> {
+    match (course.part(args.part), &args.part_title) {
+        (Some(_), None) => Ok(false),
+        (None, Some(_)) => Ok(true),
+        (Some(p), Some(_)) => Err(format!(
+            "part {} already exists ({:?}); drop --part-title",
+            args.part, p.title
+        )),
+        (None, None) => Err(format!(
+            "course.toml has no part {}; add --part-title \"...\" to start it",
+            args.part
+        )),
+    }
 }
 
 /// The text appended to course.toml: the chapter, after its part if new.
