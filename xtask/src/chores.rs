@@ -46,10 +46,15 @@ pub fn figures(root: &Path) -> Result<Vec<String>, String> {
     Ok(changed)
 }
 
-/// The operator's edit-to-verdict benchmark, then chapter 8's echo service
-/// against socat, as README.md describes them.
-pub fn bench(root: &Path) -> Result<(), String> {
-    status(cargo(root).args(["run", "--example", "operator_bench"]))?;
+/// The operator's edit-to-verdict benchmark (given `args`, e.g. `--runs 5`),
+/// then chapter 8's echo service against socat, as README.md describes them.
+pub fn bench(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut operator = cargo(root);
+    operator.args(["run", "--example", "operator_bench"]);
+    if !args.is_empty() {
+        operator.arg("--").args(args);
+    }
+    status(&mut operator)?;
     status(cargo(root).args([
         "run",
         "--release",

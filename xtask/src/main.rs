@@ -35,7 +35,11 @@ enum Command {
     /// Redraw the book's figures (book/src/images/sequence*.svg)
     Figures,
     /// The operator's benchmark, then chapter 8's echo benchmark
-    Bench,
+    Bench {
+        /// Passed on to the operator's benchmark (e.g. --runs 5)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Build the book and check it in headless Chromium
     Browser,
     /// Run the tests writing snapshots; list those that changed
@@ -56,7 +60,7 @@ fn main() -> ExitCode {
     let done = match cli.command {
         Command::NewChapter(args) => new_chapter::run(&root, &args),
         Command::Figures => chores::figures(&root).map(|_| ()),
-        Command::Bench => chores::bench(&root),
+        Command::Bench { args } => chores::bench(&root, &args),
         Command::Browser => chores::browser(&root),
         Command::Snapshots { filter } => chores::snapshots(&root, filter.as_deref()),
         Command::Mutants(args) => mutants::run(&root, &args),
@@ -87,4 +91,19 @@ fn course_root() -> Result<PathBuf, String> {
                 here.display()
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo xtask bench --runs 5` hands `--runs 5` to the benchmark.
+    #[test]
+    fn bench_passes_its_arguments_on() {
+        let cli = Cli::try_parse_from(["cargo xtask", "bench", "--runs", "5"]).unwrap();
+        assert!(matches!(cli.command, Command::Bench { args } if args == ["--runs", "5"]));
+        let cli = Cli::try_parse_from(["cargo xtask", "mutants", "6"]).unwrap();
+        assert!(matches!(cli.command, Command::Mutants(_)));
+        assert!(Cli::try_parse_from(["cargo xtask", "mutants", "six"]).is_err());
+    }
 }
