@@ -1,0 +1,242 @@
+//! `cargo xtask new-chapter` really starts a chapter: on a scratch copy of
+//! the course, `cargo xtask new-chapter demo --title Demo --part 1` writes
+//! only new files and the entries it promises; then the new chapter's
+//! integrity tests pass, the course and book checks accept it, its untouched
+//! starter fails its self-check with its own hint, and its solution passes.
+//!
+//! Each cargo run builds in a scratch copy, so this is the slowest test in
+//! the suite. Its builds share the suite's own target folder (cargo holds no
+//! lock on it while tests run), so the dependencies are already built and
+//! only the copied workspace's own crates are compiled again.
+#![forbid(unsafe_code)]
+
+use dialtone_kit::child::{run_limited, Ran};
+use dialtone_kit::course::{copy_course, copy_tree, workspace_root};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// A cold build of every dependency on a busy 2-core machine fits in this.
+const LIMIT: Duration = Duration::from_secs(1500);
+
+fn scratch() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scaffold")
+}
+
+/// The target folder this suite was built in (CARGO_TARGET_TMPDIR is its
+/// `tmp` folder).
+fn target_dir() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().map_or(tmp.clone(), Path::to_path_buf)
+}
+
+/// Runs `program args` in `dir` under the limit; the output, both streams.
+fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> (Ran, String) {
+    let mut command = Command::new(program);
+    command
+        .current_dir(dir)
+        .args(args)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("INSTA_UPDATE")
+        .env("CI", "true")
+        .envs(env.iter().copied());
+    let ran = run_limited(&mut command, b"", LIMIT).unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ran.stdout),
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    (ran, text)
+}
+
+fn cargo(dir: &Path, args: &[&str]) -> (Ran, String) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(dir, &cargo, args, &[])
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let identity = [
+        "-c",
+        "user.name=scaffold",
+        "-c",
+        "user.email=scaffold@localhost",
+    ];
+    let all: Vec<&str> = identity.iter().chain(args).copied().collect();
+    let (ran, text) = run(dir, "git", &all, &[]);
+    assert_eq!(ran.code(), Some(0), "git {args:?}:\n{text}");
+    String::from_utf8_lossy(&ran.stdout).into_owned()
+}
+
+/// A fresh copy of the course with its cargo settings (the `xtask` alias),
+/// committed to a git repository of its own so `git status` shows exactly
+/// what the tool did.
+fn fresh_course() -> PathBuf {
+    let course = scratch().join("course");
+    if course.exists() {
+        std::fs::remove_dir_all(&course).expect("the last run's copy can be removed");
+    }
+    copy_course(&workspace_root(), &course).expect("copying the course");
+    for hidden in [".cargo", ".gitignore"] {
+        copy_tree(&workspace_root().join(hidden), &course.join(hidden))
+            .unwrap_or_else(|e| panic!("copying {hidden}: {e}"));
+    }
+    git(&course, &["init", "-q"]);
+    git(&course, &["add", "-A"]);
+    git(&course, &["commit", "-q", "-m", "the course as shipped"]);
+    course
+}
+
+/// What the tool may change in files that were there before it ran.
+const ENTRIES: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "course.toml",
+    "tests/chapters.rs",
+    "book/src/SUMMARY.md",
+    "book/src/README.md",
+    "book/src/teachers.md",
+];
+
+/// The new files the tool must write (folders count as their files).
+const NEW: &[&str] = &[
+    "chapters/09-demo/",
+    "solutions/09-demo/",
+    "tests/chapters/ch09.rs",
+    "tests/chapters/snapshots/ch09-starter.snap",
+    "tests/chapters/snapshots/ch09-transcript.snap",
+    "book/src/09-demo.md",
+    "book/src/images/sequence-09.svg",
+];
+
+#[test]
+fn new_chapter_passes_at_once_with_its_starter_failing() {
+    let course = fresh_course();
+    refuses_bad_input_in_one_line(&course);
+    let (ran, text) = cargo(
+        &course,
+        &[
+            "xtask",
+            "new-chapter",
+            "demo",
+            "--title",
+            "Demo",
+            "--part",
+            "1",
+            "--snapshots",
+            "chapter",
+        ],
+    );
+    assert_eq!(ran.code(), Some(0), "cargo xtask new-chapter:\n{text}");
+    only_new_files_and_the_entries(&course);
+    its_tests_and_the_course_checks_pass(&course);
+    its_starter_fails_and_its_solution_passes(&course);
+    std::fs::remove_dir_all(&course).expect("the scratch copy can be removed");
+}
+
+/// `git status` shows the new files and the entries, and nothing else.
+fn only_new_files_and_the_entries(course: &Path) {
+    let status = git(course, &["status", "--porcelain", "--untracked-files=all"]);
+    for line in status.lines() {
+        let (state, path) = line.split_at(3);
+        let allowed = match state.trim() {
+            "M" => ENTRIES.contains(&path),
+            "??" => NEW
+                .iter()
+                .any(|n| path == *n || (n.ends_with('/') && path.starts_with(n))),
+            _ => false,
+        };
+        assert!(
+            allowed,
+            "the tool touched {path} ({state}); git status:\n{status}"
+        );
+    }
+    for new in NEW {
+        assert!(
+            status.contains(new),
+            "{new} was not written; git status:\n{status}"
+        );
+    }
+    for entry in [
+        "Cargo.toml",
+        "course.toml",
+        "tests/chapters.rs",
+        "book/src/SUMMARY.md",
+    ] {
+        assert!(
+            status.contains(&format!(" M {entry}\n")),
+            "no entry in {entry}:\n{status}"
+        );
+    }
+}
+
+/// The new chapter's integrity tests, with CI's rules (a missing or changed
+/// snapshot fails; a wrong answer must get its own verdict), the course's
+/// and the book's checks, and `cargo fmt --check`.
+fn its_tests_and_the_course_checks_pass(course: &Path) {
+    let (ran, text) = cargo(course, &["test", "--test", "chapters", "--", "ch09::"]);
+    assert_eq!(
+        ran.code(),
+        Some(0),
+        "the new chapter's integrity tests:\n{text}"
+    );
+    assert!(text.contains("test result: ok. 7 passed"), "{text}");
+    let (ran, text) = cargo(course, &["test", "--test", "course", "--test", "book"]);
+    assert_eq!(ran.code(), Some(0), "the course and book checks:\n{text}");
+    let (ran, text) = cargo(course, &["fmt", "--all", "--check"]);
+    assert_eq!(ran.code(), Some(0), "the new files are formatted:\n{text}");
+}
+
+/// The learner's view: `cargo test -p ch09-demo` fails on the untouched
+/// starter with its function and its hint, and passes with the solution.
+fn its_starter_fails_and_its_solution_passes(course: &Path) {
+    let (ran, text) = cargo(course, &["test", "-p", "ch09-demo"]);
+    assert_ne!(ran.code(), Some(0), "the untouched starter passed:\n{text}");
+    assert!(
+        text.contains("get_a_phone") && text.contains("call nix's socket() with the IPv4 family"),
+        "the starter's failure should name its function and carry its hint:\n{text}"
+    );
+    let (ran, text) = cargo(
+        course,
+        &["test", "-p", "ch09-demo", "--features", "solution"],
+    );
+    assert_eq!(ran.code(), Some(0), "the solution's self-check:\n{text}");
+    assert!(
+        text.contains("test your_phone_is_an_ipv4_stream_socket ... ok"),
+        "{text}"
+    );
+}
+
+/// The tool refuses, in one line, a slug it can't use, a slug taken and a
+/// part that doesn't exist; `git status` afterwards proves it wrote nothing.
+fn refuses_bad_input_in_one_line(course: &Path) {
+    for (args, says) in [
+        (
+            vec!["Demo!", "--title", "Demo", "--part", "1"],
+            "is not a slug",
+        ),
+        (
+            vec!["install-phone", "--title", "Again", "--part", "1"],
+            "already has the slug",
+        ),
+        (
+            vec!["postcards", "--title", "Postcards", "--part", "3"],
+            "--part-title",
+        ),
+    ] {
+        let mut all = vec!["xtask", "new-chapter"];
+        all.extend(args.iter().copied());
+        let (ran, text) = cargo(course, &all);
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        let last = stderr.lines().last().unwrap_or_default();
+        assert_eq!(ran.code(), Some(1), "{args:?}:\n{text}");
+        assert!(
+            last.starts_with("cargo xtask: ") && last.contains(says),
+            "{args:?}: {last}"
+        );
+        assert!(!text.contains("panicked"), "{text}");
+    }
+    let status = git(course, &["status", "--porcelain", "--untracked-files=all"]);
+    assert!(status.is_empty(), "a refusal wrote something:\n{status}");
+}

@@ -1,0 +1,13 @@
+//! Your self-check for chapter {{N}}: `cargo test -p {{CRATE}}`.
+//!
+//! It calls your `get_a_phone()` and asks the kernel what it got.
+#![forbid(unsafe_code)]
+
+/// The phone you get must be an IPv4 stream socket.
+#[test]
+fn your_phone_is_an_ipv4_stream_socket() -> Result<(), dialtone_kit::check::Verdict> {
+    dialtone_kit::check::verdict(
+        "Chapter {{N}} ({{TITLE_LIT}})",
+        {{CRATE_IDENT}}::check::run(&{{CRATE_IDENT}}::ANSWER),
+    )
+}
