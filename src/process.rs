@@ -1,140 +1,29 @@
-//! Running a child (the compiler, cargo, a compiled self-check) so that the
-//! learner's code can't take the operator down with it.
-//!
-//! Each child runs in its own process group with stdin closed, under a hard
-//! time limit; on timeout (or Ctrl-C) the whole group is killed, so nothing the
-//! learner's code started outlives the check. Output is read on threads and
-//! capped, so an answer that prints megabytes costs memory for the cap only.
+//! The operator's own process: Ctrl-C and a closed terminal handled on one
+//! thread, and private scratch folders for the programs it runs. Running a
+//! program under a time limit is `dialtone_kit::child`, shared with the test
+//! suites.
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
-use std::io::Read;
-use std::os::unix::process::CommandExt;
+use dialtone_kit::child;
+use nix::sys::signal::Signal;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
-/// How much of each output stream is kept.
-pub const OUTPUT_CAP: usize = 64 * 1024;
-
-/// Process groups running right now, for Ctrl-C to kill.
-static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 /// Scratch folders in use, for Ctrl-C to remove.
 static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Time since the operator started (for `runner::trace`).
+/// Time since the operator started (for `check::trace`).
 pub fn since_start() -> Duration {
     START.get_or_init(std::time::Instant::now).elapsed()
 }
 static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
-/// What a child did.
-pub struct Finished {
-    /// `None` when it was killed for running too long.
-    pub status: Option<ExitStatus>,
-    pub stdout: Captured,
-    pub stderr: Captured,
-}
-
-/// The first `OUTPUT_CAP` bytes of a stream, its last `OUTPUT_CAP` bytes
-/// (where a check program's verdict line is, however much was printed
-/// before it) and how many there were in all.
-#[derive(Default)]
-pub struct Captured {
-    pub kept: Vec<u8>,
-    pub tail: Vec<u8>,
-    pub total: usize,
-}
-
-impl Captured {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.kept).into_owned()
-    }
-}
-
-fn capture(mut stream: impl Read + Send + 'static) -> thread::JoinHandle<Captured> {
-    thread::spawn(move || {
-        let mut c = Captured::default();
-        let mut buf = [0u8; 16 * 1024];
-        // Keep reading past the cap (and drop it): a child blocked on a full
-        // pipe would look hung.
-        while let Ok(n) = stream.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            let room = OUTPUT_CAP.saturating_sub(c.kept.len());
-            c.kept.extend_from_slice(&buf[..n.min(room)]);
-            c.tail.extend_from_slice(&buf[..n]);
-            if c.tail.len() > 2 * OUTPUT_CAP {
-                c.tail.drain(..c.tail.len() - OUTPUT_CAP);
-            }
-            c.total += n;
-        }
-        c
-    })
-}
-
-/// Runs `cmd` with `input` on its stdin (then closed) for at most `limit`;
-/// kills its whole process group after that.
-pub fn run_limited(cmd: &mut Command, input: &[u8], limit: Duration) -> std::io::Result<Finished> {
-    cmd.process_group(0)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn()?;
-    let pgid = child.id() as i32;
-    lock(&RUNNING).push(pgid);
-    // Fed on a thread of its own, so a child that doesn't read its input
-    // can't stall us on a full pipe; dropping the pipe closes its stdin.
-    let mut stdin = child.stdin.take().expect("stdin was piped just above");
-    let input = input.to_vec();
-    thread::spawn(move || {
-        let _ = std::io::Write::write_all(&mut stdin, &input);
-    });
-    let out = capture(child.stdout.take().expect("stdout was piped just above"));
-    let err = capture(child.stderr.take().expect("stderr was piped just above"));
-    let (tx, rx) = mpsc::channel();
-    let waiter = thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    let status = match rx.recv_timeout(limit) {
-        Ok(status) => Some(status?),
-        Err(_) => {
-            kill_group(pgid);
-            // The wait returns as soon as the kill lands.
-            let _ = rx.recv();
-            None
-        }
-    };
-    let _ = waiter.join();
-    // Whatever the child started and left behind (a forked helper, a thread
-    // group) goes with it: no orphans.
-    kill_group(pgid);
-    lock(&RUNNING).retain(|p| *p != pgid);
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    Ok(Finished {
-        status,
-        stdout,
-        stderr,
-    })
-}
-
-fn kill_group(pgid: i32) {
-    // ESRCH (the group is already gone) is the usual, happy answer.
-    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-}
-
 /// Kills every running child group and removes scratch folders: Ctrl-C's
 /// clean-up, also used by watch's `q`.
 pub fn abort_all() {
-    for pgid in lock(&RUNNING).drain(..) {
-        kill_group(pgid);
-    }
+    child::abort_all();
     for dir in lock(&SCRATCH).drain(..) {
         let _ = std::fs::remove_dir_all(dir);
     }

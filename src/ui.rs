@@ -3,9 +3,10 @@
 //!
 //! Colour goes through `anstream`, which drops it when stdout isn't a
 //! terminal or `NO_COLOR` is set; prompts are only ever shown when both stdin
-//! and stdout are terminals.
+//! and stdout are terminals and `NO_COLOR` isn't set. Prose wraps to the
+//! screen through `dialtone_kit::text`.
 
-use crate::state::{Outcome, Verdict};
+use crate::state::{Outcome, Record};
 use crate::workspace::Workspace;
 use anstyle::{AnsiColor, Style};
 use dialtone_kit::check::Tone;
@@ -26,9 +27,12 @@ pub const DIM: Style = Style::new().dimmed();
 pub const BOLD: Style = Style::new().bold();
 pub const CMD: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
 
-/// Whether the operator may ask a question and wait for the answer.
+/// Whether the operator may ask a question and wait for the answer: never
+/// with `NO_COLOR` set (the README promises no prompts then), nor when
+/// stdin or stdout isn't a terminal.
 pub fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
 /// How the learner types a command: `cargo run -- check 2`.
@@ -61,29 +65,37 @@ pub fn say(text: &str, indent: &str, hanging: &str) {
     anstream::println!("{}", text::wrap(text, text::width(), indent, hanging));
 }
 
-/// One line for an outcome: what `verify` lists and the board shortens.
+/// A short line for an outcome, the same on the board and in `verify`: its
+/// first clause, at most 60 characters (`check N` shows the whole verdict).
 pub fn summary(outcome: &Outcome) -> String {
-    match outcome {
+    let long = match outcome {
         o if o.passed() => "passed".into(),
         Outcome::Judged { verdict } => verdict
             .failure()
             .map_or_else(|| "not yet".into(), |d| d.headline.clone()),
         Outcome::CompileError { .. } => "doesn't compile".into(),
         Outcome::Stopped { secs } => format!("didn't finish within {secs} s"),
-        Outcome::Crashed { how } => format!("crashed: {how}"),
+        Outcome::Crashed { .. } => "crashed".into(),
         Outcome::Report { .. } => "not yet".into(),
         Outcome::NoCheck => "no self-check yet".into(),
+    };
+    let clause = long.split(": ").next().unwrap_or(&long);
+    let short: String = clause.chars().take(60).collect();
+    if short.len() < clause.len() {
+        format!("{short}…")
+    } else {
+        short
     }
 }
 
 /// Prints a verdict in full, as `check` shows it.
-pub fn print_verdict(ws: &Workspace, ch: &Chapter, v: &Verdict, unchanged: bool) {
+pub fn print_verdict(ch: &Chapter, v: &Record, unchanged: bool) {
     let title = format!("Chapter {} ({})", ch.number, ch.title);
     let file = ch.learner_path().display().to_string();
     match &v.outcome {
         Outcome::Judged { verdict } => {
             anstream::print!("{}", verdict.render(&title, text::width(), &paint));
-            crate::runner::trace("verdict printed");
+            crate::check::trace("verdict printed");
         }
         Outcome::CompileError { text } => {
             say(
@@ -182,11 +194,10 @@ pub fn print_verdict(ws: &Workspace, ch: &Chapter, v: &Verdict, unchanged: bool)
             cmd(&format!("check {} --fresh", ch.number))
         );
     }
-    let _ = ws;
 }
 
 /// What to do next after a verdict on chapter `ch`.
-pub fn print_next_after(ws: &Workspace, ch: &Chapter, v: &Verdict) {
+pub fn print_next_after(ws: &Workspace, ch: &Chapter, v: &Record) {
     if v.outcome.passed() {
         match ws.course.chapters.iter().find(|c| c.number > ch.number) {
             Some(next) => {
