@@ -2,7 +2,7 @@
 
 use crate::check::cache::Key;
 use crate::check::{Checker, Route};
-use crate::state::{looks_untouched, write_durable, Outcome, State};
+use crate::state::{looks_untouched, write_durable, Outcome, Record, State};
 use crate::ui::{self, cmd, BAD, BOLD, CMD, DIM, GOOD, WARN};
 use crate::workspace::Workspace;
 use dialtone_kit::course::Chapter;
@@ -110,40 +110,43 @@ pub fn board(ws: &Workspace) -> i32 {
                 ch.title
             );
         }
-        Some(ch) => {
-            anstream::println!();
-            ui::say(
-                &format!(
-                    "{BOLD}Next: chapter {}, {}{BOLD:#} ({}: {})",
-                    ch.number,
-                    ch.title,
-                    ch.analogy,
-                    ch.syscalls.join(", ")
-                ),
-                "",
-                "  ",
-            );
-            anstream::println!("  read  {}", ch.book_page().display());
-            anstream::println!("  edit  {}", ch.learner_path().display());
-            anstream::println!(
-                "  then  {CMD}{}{CMD:#}",
-                cmd(&format!("check {}", ch.number))
-            );
-            ui::say(
-                &format!(
-                    "{DIM}or `{}` to check every time you save; `{}` when stuck{DIM:#}",
-                    cmd("watch"),
-                    cmd(&format!("hint {}", ch.number))
-                ),
-                "  ",
-                "  ",
-            );
-        }
+        Some(ch) => print_next(ch),
         None => {
             anstream::println!("\n{GOOD}Every chapter passes its self-check. Well done!{GOOD:#}")
         }
     }
     0
+}
+
+/// The board's closing lines: the chapter to work on and how.
+fn print_next(ch: &Chapter) {
+    anstream::println!();
+    ui::say(
+        &format!(
+            "{BOLD}Next: chapter {}, {}{BOLD:#} ({}: {})",
+            ch.number,
+            ch.title,
+            ch.analogy,
+            ch.syscalls.join(", ")
+        ),
+        "",
+        "  ",
+    );
+    anstream::println!("  read  {}", ch.book_page().display());
+    anstream::println!("  edit  {}", ch.learner_path().display());
+    anstream::println!(
+        "  then  {CMD}{}{CMD:#}",
+        cmd(&format!("check {}", ch.number))
+    );
+    ui::say(
+        &format!(
+            "{DIM}or `{}` to check every time you save; `{}` when stuck{DIM:#}",
+            cmd("watch"),
+            cmd(&format!("hint {}", ch.number))
+        ),
+        "  ",
+        "  ",
+    );
 }
 
 /// `check [N]`: 0 when it passes, 1 when it doesn't.
@@ -177,31 +180,13 @@ pub fn check(ws: &Workspace, checker: &Checker, ch: &Chapter, fresh: bool, verbo
 /// `verify`: every chapter's self-check, in parallel, then a summary.
 pub fn verify(ws: &Workspace, checker: &Checker, fresh: bool) -> i32 {
     let chapters = &ws.course.chapters;
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<crate::state::Record, String>>>> = chapters
-        .iter()
-        .map(|_| std::sync::Mutex::new(None))
-        .collect();
-    std::thread::scope(|s| {
-        for _ in 0..workers.min(chapters.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(ch) = chapters.get(i) else { break };
-                let r = checker.check(ch, fresh).map(|c| c.record);
-                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-            });
-        }
-    });
+    let results = check_all(chapters, checker, fresh);
     anstream::println!(
         "{BOLD}{}{BOLD:#}: every chapter's self-check\n",
         ws.course.title
     );
     let (mut passed, mut failed, mut coming) = (0, 0, 0);
     for (ch, r) in chapters.iter().zip(results) {
-        let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
         let line = match r {
             Some(Ok(v)) if v.outcome.passed() => {
                 passed += 1;
@@ -255,6 +240,35 @@ pub enum Asked {
     Command,
     /// The `h` key in watch.
     Watch,
+}
+
+/// Every chapter's check, on as many threads as there are cores, in
+/// chapter order.
+fn check_all(
+    chapters: &[Chapter],
+    checker: &Checker,
+    fresh: bool,
+) -> Vec<Option<Result<Record, String>>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<Record, String>>>> =
+        chapters.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(chapters.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(ch) = chapters.get(i) else { break };
+                let r = checker.check(ch, fresh).map(|c| c.record);
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect()
 }
 
 /// `hint [N]`: the next hint each time.

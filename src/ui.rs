@@ -92,24 +92,17 @@ pub fn summary(outcome: &Outcome) -> String {
 pub fn print_verdict(ch: &Chapter, v: &Record, unchanged: bool) {
     let title = format!("Chapter {} ({})", ch.number, ch.title);
     let file = ch.learner_path().display().to_string();
+    // Every line but the compiler's own (whose layout is its meaning) wraps.
+    let fail = |what: &str| say(&format!("{BAD}✗ {title}: {what}{BAD:#}"), "", "  ");
+    let aside = |what: &str| say(what, "  ", "  ");
     match &v.outcome {
         Outcome::Judged { verdict } => {
             anstream::print!("{}", verdict.render(&title, text::width(), &paint));
             crate::check::trace("verdict printed");
         }
         Outcome::CompileError { text } => {
-            say(
-                &format!("{BAD}✗ {title}: {file} doesn't compile yet.{BAD:#}"),
-                "",
-                "  ",
-            );
-            anstream::println!("  The compiler says:\n");
-            for line in text.lines().take(60) {
-                anstream::println!("    {line}");
-            }
-            if text.lines().count() > 60 {
-                anstream::println!("    {DIM}[... more errors; fix these first]{DIM:#}");
-            }
+            fail(&format!("{file} doesn't compile yet."));
+            print_compiler_says(text);
         }
         Outcome::Stopped { secs } => {
             let names: Vec<String> = ch
@@ -117,82 +110,88 @@ pub fn print_verdict(ch: &Chapter, v: &Record, unchanged: bool) {
                 .iter()
                 .map(|t| format!("{}()", t.function))
                 .collect();
-            say(
-                &format!("{BAD}✗ {title}: the self-check didn't finish within {secs} s, so it was stopped.{BAD:#}"),
-                "",
-                "  ",
-            );
-            say(
-                &format!(
-                    "Your code in {file} ({}) kept running outside the calls the check times.",
-                    names.join(", ")
-                ),
-                "  ",
-                "  ",
-            );
-            say(
-                "Look for a loop that never ends, or a blocking call (accept, read, connect) waiting on a peer that isn't there.",
-                "  ",
-                "  ",
-            );
+            fail(&format!(
+                "the self-check didn't finish within {secs} s, so it was stopped."
+            ));
+            aside(&format!(
+                "Your code in {file} ({}) kept running outside the calls the check times.",
+                names.join(", ")
+            ));
+            aside("Look for a loop that never ends, or a blocking call (accept, read, connect) waiting on a peer that isn't there.");
         }
         Outcome::Crashed { how } => {
+            fail(&format!("your code stopped the whole self-check: {how}."));
+            aside("A learner function should return its Result, never end the program.");
+        }
+        Outcome::Report { passed: true, text } => {
             say(
-                &format!("{BAD}✗ {title}: your code stopped the whole self-check: {how}.{BAD:#}"),
+                &format!("{GOOD}✓ {title}: your answer passes the self-check.{GOOD:#}"),
                 "",
                 "  ",
             );
-            say(
-                "A learner function should return its Result, never end the program.",
-                "  ",
-                "  ",
-            );
+            print_indented(text);
         }
-        Outcome::Report { passed, text } => {
-            if *passed {
-                anstream::println!("{GOOD}✓ {title}: your answer passes the self-check.{GOOD:#}");
-            } else {
-                anstream::println!("{BAD}✗ {title}: not yet.{BAD:#}");
-            }
-            for line in text.lines() {
-                anstream::println!("  {line}");
-            }
+        Outcome::Report { text, .. } => {
+            fail("not yet.");
+            print_indented(text);
         }
         Outcome::NoCheck => {
-            say(
-                &format!("{WARN}· {title} has no self-check yet: the chapter is still being written.{WARN:#}"),
-                "",
-                "  ",
-            );
+            let words =
+                format!("· {title} has no self-check yet: the chapter is still being written.");
+            say(&format!("{WARN}{words}{WARN:#}"), "", "  ");
         }
     }
-    let out = v.output.trim_end();
-    if !out.is_empty() {
-        let (out, dropped) = match out.rsplit_once("\n[... ") {
-            Some((kept, note)) => (kept, Some(format!("[... {note}"))),
-            None => (out, None),
-        };
-        let lines: Vec<&str> = out.lines().collect();
-        anstream::println!("\n  {DIM}Your code printed:{DIM:#}");
-        for line in lines.iter().take(OUTPUT_LINES) {
-            let line: String = line.chars().take(200).collect();
-            anstream::println!("  {DIM}│{DIM:#} {line}");
-        }
-        if lines.len() > OUTPUT_LINES {
-            anstream::println!(
-                "  {DIM}│ [... {} more lines]{DIM:#}",
-                lines.len() - OUTPUT_LINES
-            );
-        }
-        if let Some(note) = dropped {
-            anstream::println!("  {DIM}│ {note}{DIM:#}");
-        }
-    }
+    print_learner_output(&v.output);
     if unchanged {
-        anstream::println!(
-            "\n  {DIM}(unchanged since the last check; `{}` runs it again){DIM:#}",
-            cmd(&format!("check {} --fresh", ch.number))
+        let again = cmd(&format!("check {} --fresh", ch.number));
+        anstream::println!();
+        say(
+            &format!("{DIM}(unchanged since the last check; `{again}` runs it again){DIM:#}"),
+            "  ",
+            "  ",
         );
+    }
+}
+
+/// The compiler's errors, as it laid them out, at most 60 lines.
+fn print_compiler_says(text: &str) {
+    anstream::println!("  The compiler says:\n");
+    for line in text.lines().take(60) {
+        anstream::println!("    {line}");
+    }
+    if text.lines().count() > 60 {
+        anstream::println!("    {DIM}[... more errors; fix these first]{DIM:#}");
+    }
+}
+
+fn print_indented(text: &str) {
+    for line in text.lines() {
+        anstream::println!("  {line}");
+    }
+}
+
+/// What the learner's code printed, its first lines (and how many more).
+fn print_learner_output(output: &str) {
+    let out = output.trim_end();
+    if out.is_empty() {
+        return;
+    }
+    let (out, dropped) = match out.rsplit_once("\n[... ") {
+        Some((kept, note)) => (kept, Some(format!("[... {note}"))),
+        None => (out, None),
+    };
+    let lines: Vec<&str> = out.lines().collect();
+    anstream::println!("\n  {DIM}Your code printed:{DIM:#}");
+    for line in lines.iter().take(OUTPUT_LINES) {
+        let line: String = line.chars().take(200).collect();
+        anstream::println!("  {DIM}│{DIM:#} {line}");
+    }
+    if lines.len() > OUTPUT_LINES {
+        let more = lines.len() - OUTPUT_LINES;
+        anstream::println!("  {DIM}│ [... {more} more lines]{DIM:#}");
+    }
+    if let Some(note) = dropped {
+        anstream::println!("  {DIM}│ {note}{DIM:#}");
     }
 }
 
