@@ -126,6 +126,29 @@ fn answer_that_ends_the_process() {
     fx.assert_clean();
 }
 
+/// Output the answer leaves without a newline runs into the verdict's line:
+/// the verdict is still read, and the output still shown.
+#[test]
+fn output_without_a_newline_keeps_the_verdict() {
+    let fx = Fixture::new("no-newline");
+    let head = "pub fn install_phone() -> nix::Result<OwnedFd> {";
+    let solved = fx.read(SOLUTION_1);
+    assert!(solved.contains(head), "the solution's signature changed");
+    fx.write(
+        LEARNER_1,
+        &solved.replacen(head, &format!("{head}\n    print!(\"ring\");"), 1),
+    );
+    let check = fx.run(&["check", "1"]);
+    check.expect_code(0);
+    assert!(
+        check.stdout.contains("passes the self-check"),
+        "{}",
+        check.stdout
+    );
+    assert!(check.stdout.contains("│ ring"), "{}", check.stdout);
+    assert!(!check.stdout.contains("nonce"), "{}", check.stdout);
+}
+
 #[test]
 fn panicking_answer_that_prints_a_lot() {
     let fx = Fixture::new("panicking");

@@ -121,7 +121,11 @@ fn learner_output(done: &Finished, nonce: &str) -> String {
         .stdout
         .text()
         .split_inclusive('\n')
-        .filter(|l| Verdict::from_json_line(l, nonce).is_none())
+        .map(|l| match Verdict::find_in(l, nonce) {
+            // The learner's part of the line, if the verdict ran into it.
+            Some(_) => &l[..l.rfind("{\"nonce\":").unwrap_or(0)],
+            None => l,
+        })
         .collect();
     s.push_str(&done.stderr.text());
     let total = done.stdout.total + done.stderr.total;
