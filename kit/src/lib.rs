@@ -6,6 +6,8 @@
 //! verdict in telephone words and syscall words ([`check`]). The course's
 //! order, titles and hints come from `course.toml` through [`course`], and
 //! [`wire`] sets up a loopback call whose other end a scene or check scripts.
+//! [`text`] wraps prose to the screen; [`child`] runs another program under
+//! a time limit (the operator and the test suites both use it).
 #![forbid(unsafe_code)]
 
 pub mod args;
