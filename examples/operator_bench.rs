@@ -18,6 +18,8 @@
 //!
 //! A benchmark, not a test: timings depend on the machine, so nothing here
 //! asserts on them. The first run builds the scratch copy's chapters once.
+//! The copy's learner files are the committed starters (from git), so the
+//! answers in the working copy don't matter.
 #![forbid(unsafe_code)]
 
 use std::fs;
@@ -165,8 +167,9 @@ fn main() {
         })
         .collect();
     hangs.sort();
+    let timeout = course(&ws).chapter(1).map_or(0, |c| c.timeout_secs);
     println!(
-        "{:<58} median {:>7.0} ms  ({hang_runs} runs; the chapter's timeout is 5 s)",
+        "{:<58} median {:>7.0} ms  ({hang_runs} runs; the chapter's timeout is {timeout} s)",
         "dialtone check, hanging answer: time to verdict",
         ms(hangs[hang_runs / 2])
     );
@@ -344,12 +347,31 @@ fn build_operator(source: &Path) -> PathBuf {
         .expect("cargo reports the operator's executable")
 }
 
-/// A fresh copy of the course (not its build, state or git history).
+fn course(ws: &Path) -> dialtone_kit::course::Course {
+    let text = fs::read_to_string(ws.join("course.toml")).expect("the copy has a course.toml");
+    dialtone_kit::course::Course::parse(&text).expect("the course.toml parses")
+}
+
+/// A fresh copy of the course (not its build, state or git history), with
+/// every learner file the committed starter: the figures are for a learner
+/// starting out, whatever the working copy's answers are.
 fn fresh_copy(source: &Path, ws: &Path) {
     let keep = ws.join(".dialtone/artifacts.toml");
     let saved = fs::read(&keep).ok();
     let _ = fs::remove_dir_all(ws);
-    dialtone_kit::course::copy_course(source, ws).expect("copying the course");
+    dialtone_testkit::copy_course(source, ws).expect("copying the course");
+    for ch in &course(ws).chapters {
+        let file = ch.learner_path();
+        let starter = Command::new("git")
+            .current_dir(source)
+            .arg("show")
+            .arg(format!("HEAD:./{}", file.display()))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .unwrap_or_else(|| panic!("git has no committed starter for {}", file.display()));
+        fs::write(ws.join(&file), starter.stdout).expect("writing the starter");
+    }
     // Keep the built-libraries record across bench runs (it's keyed by content).
     if let Some(saved) = saved {
         fs::create_dir_all(keep.parent().expect("has a parent")).expect("state folder");

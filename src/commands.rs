@@ -1,9 +1,10 @@
 //! The board, `check`, `verify`, `hint`, `solution` and `reset`.
 
-use crate::runner::{Path_, Runner};
-use crate::state::{looks_untouched, write_durable, Outcome, State};
+use crate::check::cache::Key;
+use crate::check::{Checker, Route};
+use crate::state::{looks_untouched, write_durable, Outcome, Record, State};
 use crate::ui::{self, cmd, BAD, BOLD, CMD, DIM, GOOD, WARN};
-use crate::workspace::{hash_bytes, Workspace};
+use crate::workspace::Workspace;
 use dialtone_kit::course::Chapter;
 use std::fs;
 use std::io::{BufRead, Write};
@@ -27,40 +28,27 @@ pub fn status(ws: &Workspace, state: &State, ch: &Chapter) -> Status {
     let Some(text) = ws.read_learner(ch) else {
         return Status::InProgress(format!("{} is missing", ch.learner_path().display()));
     };
-    let lh = hash_bytes(&text);
-    let chh = ws.check_fingerprint(ch);
-    if let Some(v) = state.cached(ch, &lh, &chh) {
+    let key = Key::of(ws, ch, &text);
+    let lh = &key.learner_hash;
+    if let Some(v) = state.cached(ch, &key) {
         let unfinished = v.outcome.failure().is_some_and(|f| f.id == "unfinished");
         return if v.outcome.passed() {
             Status::Done
-        } else if unfinished && state.starter_hash(ch).as_ref() == Some(&lh) {
+        } else if unfinished && state.starter_hash(ch).as_ref() == Some(lh) {
             Status::NotStarted
         } else {
-            Status::InProgress(format!(
-                "last check: {}",
-                first_clause(&ui::summary(&v.outcome))
-            ))
+            Status::InProgress(format!("last check: {}", ui::summary(&v.outcome)))
         };
     }
     match state.starter_hash(ch) {
-        Some(h) if h == lh => return Status::NotStarted,
+        Some(h) if h == *lh => return Status::NotStarted,
         None if looks_untouched(ch, &text) => return Status::NotStarted,
         _ => {}
     }
-    if state.last(ch).is_some() {
+    if state.checked_before(ch) {
         Status::InProgress("edited since the last check".into())
     } else {
         Status::InProgress("edited, not checked yet".into())
-    }
-}
-
-fn first_clause(s: &str) -> String {
-    let s = s.split(": ").next().unwrap_or(s);
-    let short: String = s.chars().take(60).collect();
-    if short.len() < s.len() {
-        format!("{short}…")
-    } else {
-        short
     }
 }
 
@@ -108,7 +96,9 @@ pub fn board(ws: &Workspace) -> i32 {
                 format!("{DIM}being written (no self-check yet){DIM:#}"),
             ),
         };
-        anstream::println!("{marker} {mark} {:>2}. {:<24} {words}", ch.number, ch.title);
+        // Continuation lines under the status column.
+        let row = format!("{marker} {mark} {:>2}. {:<24} {words}", ch.number, ch.title);
+        ui::say(&row, "", &" ".repeat(33));
     }
     let done = statuses.iter().filter(|s| **s == Status::Done).count();
     anstream::println!("\n{done} of {} chapters done.", c.chapters.len());
@@ -120,35 +110,7 @@ pub fn board(ws: &Workspace) -> i32 {
                 ch.title
             );
         }
-        Some(ch) => {
-            anstream::println!();
-            ui::say(
-                &format!(
-                    "{BOLD}Next: chapter {}, {}{BOLD:#} ({}: {})",
-                    ch.number,
-                    ch.title,
-                    ch.analogy,
-                    ch.syscalls.join(", ")
-                ),
-                "",
-                "  ",
-            );
-            anstream::println!("  read  {}", ch.book_page().display());
-            anstream::println!("  edit  {}", ch.learner_path().display());
-            anstream::println!(
-                "  then  {CMD}{}{CMD:#}",
-                cmd(&format!("check {}", ch.number))
-            );
-            ui::say(
-                &format!(
-                    "{DIM}or `{}` to check every time you save; `{}` when stuck{DIM:#}",
-                    cmd("watch"),
-                    cmd(&format!("hint {}", ch.number))
-                ),
-                "  ",
-                "  ",
-            );
-        }
+        Some(ch) => print_next(ch),
         None => {
             anstream::println!("\n{GOOD}Every chapter passes its self-check. Well done!{GOOD:#}")
         }
@@ -156,22 +118,53 @@ pub fn board(ws: &Workspace) -> i32 {
     0
 }
 
+/// The board's closing lines: the chapter to work on and how.
+fn print_next(ch: &Chapter) {
+    anstream::println!();
+    ui::say(
+        &format!(
+            "{BOLD}Next: chapter {}, {}{BOLD:#} ({}: {})",
+            ch.number,
+            ch.title,
+            ch.analogy,
+            ch.syscalls.join(", ")
+        ),
+        "",
+        "  ",
+    );
+    anstream::println!("  read  {}", ch.book_page().display());
+    anstream::println!("  edit  {}", ch.learner_path().display());
+    anstream::println!(
+        "  then  {CMD}{}{CMD:#}",
+        cmd(&format!("check {}", ch.number))
+    );
+    ui::say(
+        &format!(
+            "{DIM}or `{}` to check every time you save; `{}` when stuck{DIM:#}",
+            cmd("watch"),
+            cmd(&format!("hint {}", ch.number))
+        ),
+        "  ",
+        "  ",
+    );
+}
+
 /// `check [N]`: 0 when it passes, 1 when it doesn't.
-pub fn check(ws: &Workspace, runner: &Runner, ch: &Chapter, fresh: bool, verbose: bool) -> i32 {
+pub fn check(ws: &Workspace, checker: &Checker, ch: &Chapter, fresh: bool, verbose: bool) -> i32 {
     State::new(ws).capture_starters();
     let start = std::time::Instant::now();
-    match runner.check(ch, fresh) {
+    match checker.check(ch, fresh) {
         Ok(checked) => {
-            ui::print_verdict(ws, ch, &checked.verdict, checked.how == Path_::Cached);
-            ui::print_next_after(ws, ch, &checked.verdict);
+            ui::print_verdict(ch, &checked.record, checked.route == Route::Cached);
+            ui::print_next_after(ws, ch, &checked.record);
             if verbose {
                 eprintln!(
                     "[{:?} path, {} ms]",
-                    checked.how,
+                    checked.route,
                     start.elapsed().as_millis()
                 );
             }
-            if checked.verdict.outcome.passed() {
+            if checked.record.outcome.passed() {
                 0
             } else {
                 1
@@ -185,33 +178,15 @@ pub fn check(ws: &Workspace, runner: &Runner, ch: &Chapter, fresh: bool, verbose
 }
 
 /// `verify`: every chapter's self-check, in parallel, then a summary.
-pub fn verify(ws: &Workspace, runner: &Runner, fresh: bool) -> i32 {
+pub fn verify(ws: &Workspace, checker: &Checker, fresh: bool) -> i32 {
     let chapters = &ws.course.chapters;
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<crate::state::Verdict, String>>>> = chapters
-        .iter()
-        .map(|_| std::sync::Mutex::new(None))
-        .collect();
-    std::thread::scope(|s| {
-        for _ in 0..workers.min(chapters.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(ch) = chapters.get(i) else { break };
-                let r = runner.check(ch, fresh).map(|c| c.verdict);
-                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-            });
-        }
-    });
+    let results = check_all(chapters, checker, fresh);
     anstream::println!(
         "{BOLD}{}{BOLD:#}: every chapter's self-check\n",
         ws.course.title
     );
     let (mut passed, mut failed, mut coming) = (0, 0, 0);
     for (ch, r) in chapters.iter().zip(results) {
-        let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
         let line = match r {
             Some(Ok(v)) if v.outcome.passed() => {
                 passed += 1;
@@ -242,7 +217,8 @@ pub fn verify(ws: &Workspace, runner: &Runner, fresh: bool) -> i32 {
                 format!("{BAD}✗{BAD:#} not checked")
             }
         };
-        anstream::println!("  {:>2}. {:<24} {line}", ch.number, ch.title);
+        let row = format!("  {:>2}. {:<24} {line}", ch.number, ch.title);
+        ui::say(&row, "", &" ".repeat(31));
     }
     let with_check = passed + failed;
     anstream::println!("\n{passed} of {with_check} chapters with a self-check pass.");
@@ -257,8 +233,46 @@ pub fn verify(ws: &Workspace, runner: &Runner, fresh: bool) -> i32 {
     }
 }
 
+/// Where a hint was asked for, so the way to the next one reads right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// `cargo run -- hint N`.
+    Command,
+    /// The `h` key in watch.
+    Watch,
+}
+
+/// Every chapter's check, on as many threads as there are cores, in
+/// chapter order.
+fn check_all(
+    chapters: &[Chapter],
+    checker: &Checker,
+    fresh: bool,
+) -> Vec<Option<Result<Record, String>>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<Record, String>>>> =
+        chapters.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(chapters.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(ch) = chapters.get(i) else { break };
+                let r = checker.check(ch, fresh).map(|c| c.record);
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect()
+}
+
 /// `hint [N]`: the next hint each time.
-pub fn hint(ws: &Workspace, ch: &Chapter) -> i32 {
+pub fn hint(ws: &Workspace, ch: &Chapter, asked: Asked) -> i32 {
     let state = State::new(ws);
     let shown = state.hints_shown(ch);
     let total = ch.hints.len();
@@ -273,16 +287,23 @@ pub fn hint(ws: &Workspace, ch: &Chapter) -> i32 {
         ch.number,
         ch.title
     );
-    anstream::println!("  {}", ch.hints[i]);
+    ui::say(&ch.hints[i], "  ", "  ");
+    anstream::println!();
     if i + 1 < total {
-        anstream::println!(
-            "\n{DIM}`{}` again shows the next one.{DIM:#}",
-            cmd(&format!("hint {}", ch.number))
-        );
+        let next = match asked {
+            Asked::Command => format!(
+                "`{}` again shows the next one.",
+                cmd(&format!("hint {}", ch.number))
+            ),
+            Asked::Watch => "Press h again for the next one.".to_string(),
+        };
+        ui::say(&format!("{DIM}{next}{DIM:#}"), "", "");
     } else {
-        anstream::println!(
-            "\n{DIM}That's the last hint. `{}` shows the reference answer.{DIM:#}",
-            cmd(&format!("solution {}", ch.number))
+        let solution = cmd(&format!("solution {}", ch.number));
+        ui::say(
+            &format!("{DIM}That's the last hint. `{solution}` shows the reference answer.{DIM:#}"),
+            "",
+            "",
         );
     }
     if let Err(e) = state.set_hints_shown(ch, (i + 1).min(total)) {
@@ -292,7 +313,7 @@ pub fn hint(ws: &Workspace, ch: &Chapter) -> i32 {
 }
 
 /// `solution [N]`: the reference answer and a diff against the learner's file.
-pub fn solution(ws: &Workspace, runner: &Runner, ch: &Chapter, peek: bool) -> i32 {
+pub fn solution(ws: &Workspace, checker: &Checker, ch: &Chapter, peek: bool) -> i32 {
     let path = ws.root.join(ch.solution_path());
     let Ok(reference) = fs::read_to_string(&path).map(|t| without_book_markers(&t)) else {
         anstream::eprintln!(
@@ -302,9 +323,7 @@ pub fn solution(ws: &Workspace, runner: &Runner, ch: &Chapter, peek: bool) -> i3
         );
         return 1;
     };
-    let passed = runner
-        .check_cached_only(ch)
-        .is_some_and(|v| v.outcome.passed());
+    let passed = checker.cached(ch).is_some_and(|v| v.outcome.passed());
     if !passed && !peek {
         if !ui::interactive() {
             anstream::eprintln!(
@@ -429,6 +448,7 @@ pub fn reset(ws: &Workspace, ch: &Chapter, undo: bool) -> i32 {
         return 1;
     }
     let _ = state.set_hints_shown(ch, 0);
+    let _ = state.set_last_reset(ch);
     anstream::println!("{name} is the starter again.");
     if current.is_some() {
         anstream::println!(

@@ -7,9 +7,9 @@
 //! a new chapter needs no change here.
 #![forbid(unsafe_code)]
 
+mod check;
 mod commands;
 mod process;
-mod runner;
 mod state;
 mod ui;
 mod watch;
@@ -24,7 +24,7 @@ use workspace::Workspace;
 /// With no command it shows the board: every chapter, where you are, and the
 /// exact next command to type.
 #[derive(Parser)]
-#[command(name = "dialtone", version, disable_help_subcommand = true)]
+#[command(name = "dialtone", version)]
 struct Cli {
     /// The course folder to work on (default: $DIALTONE_ROOT, else the one you're in).
     #[arg(long, global = true, value_name = "DIR")]
@@ -78,7 +78,8 @@ enum Command {
     },
     /// Put a chapter's starter file back (your version is kept for --undo).
     Reset {
-        /// The chapter (default: the first one not done).
+        /// The chapter (default: the first one not done; with --undo, the
+        /// chapter reset last).
         #[arg(value_name = "N")]
         chapter: Option<u32>,
         /// Bring back the version the last reset replaced.
@@ -116,14 +117,14 @@ fn main() {
             std::process::exit(1)
         }
     };
-    let runner = runner::Runner::new(&ws, |line| {
+    let checker = check::Checker::new(&ws, |line| {
         anstream::eprintln!("{}{line}{}", ui::DIM, ui::DIM.render_reset())
     });
     let code = match cli.command {
         None => commands::board(&ws),
         Some(Command::Check { chapter, fresh }) => {
             let ch = pick(&ws, chapter, "check");
-            commands::check(&ws, &runner, ch, fresh, cli.verbose)
+            commands::check(&ws, &checker, ch, fresh, cli.verbose)
         }
         Some(Command::Watch { poll, manual }) => {
             let mode = if manual {
@@ -133,16 +134,23 @@ fn main() {
             } else {
                 watch::Mode::Auto
             };
-            watch::watch(&ws, &runner, mode)
+            let code = watch::watch(&ws, &checker, mode);
+            watch::restore_keys();
+            code
         }
-        Some(Command::Hint { chapter }) => commands::hint(&ws, pick(&ws, chapter, "hint")),
+        Some(Command::Hint { chapter }) => {
+            commands::hint(&ws, pick(&ws, chapter, "hint"), commands::Asked::Command)
+        }
         Some(Command::Solution { chapter, peek }) => {
-            commands::solution(&ws, &runner, pick(&ws, chapter, "solution"), peek)
+            commands::solution(&ws, &checker, pick(&ws, chapter, "solution"), peek)
         }
         Some(Command::Reset { chapter, undo }) => {
+            // `reset --undo` alone undoes the last reset, whichever chapter.
+            let last = || state::State::new(&ws).last_reset();
+            let chapter = chapter.or_else(|| last().filter(|_| undo));
             commands::reset(&ws, pick(&ws, chapter, "reset"), undo)
         }
-        Some(Command::Verify { cached }) => commands::verify(&ws, &runner, !cached),
+        Some(Command::Verify { cached }) => commands::verify(&ws, &checker, !cached),
     };
     std::process::exit(code)
 }
@@ -207,10 +215,12 @@ fn usage_error(command: &str, message: &str) -> ! {
     std::process::exit(2)
 }
 
-/// Leaves the terminal as it was found: ends any colour a print was in the
-/// middle of when Ctrl-C arrived.
+/// Leaves the terminal as it was found: keys read by line again (watch reads
+/// them one at a time), and no colour a print was in the middle of when
+/// Ctrl-C arrived.
 fn reset_terminal() {
     use std::io::{IsTerminal, Write};
+    watch::restore_keys();
     if std::io::stdout().is_terminal() {
         let mut out = std::io::stdout();
         let _ = out.write_all(b"\x1b[0m");

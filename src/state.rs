@@ -7,6 +7,7 @@
 //! never half of one. The cache is only a cache: if it's lost, the next check
 //! rebuilds it.
 
+use crate::check::cache::Key;
 use crate::workspace::{hash_bytes, Workspace};
 use dialtone_kit::check;
 use dialtone_kit::course::Chapter;
@@ -55,20 +56,31 @@ impl Outcome {
     }
 }
 
-/// A verdict and what the learner's code printed on the way.
+/// What one check run recorded: its outcome and what the learner's code
+/// printed on the way.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Verdict {
+pub struct Record {
     pub outcome: Outcome,
-    /// The learner's own prints, capped (see `runner::OUTPUT_CAP`).
+    /// The learner's own prints, capped (see `kit::child::OUTPUT_CAP`).
     #[serde(default)]
     pub output: String,
+}
+
+impl Record {
+    pub fn new(outcome: Outcome) -> Record {
+        Record::with_output(outcome, String::new())
+    }
+
+    pub fn with_output(outcome: Outcome, output: String) -> Record {
+        Record { outcome, output }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
     learner_hash: String,
     check_hash: String,
-    verdict: Verdict,
+    verdict: Record,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -101,39 +113,33 @@ impl<'w> State<'w> {
         self.ws.state_dir().join(name)
     }
 
-    /// The cached verdict for exactly this learner file and check code.
-    pub fn cached(&self, ch: &Chapter, learner_hash: &str, check_hash: &str) -> Option<Verdict> {
+    /// The cached record for exactly this learner file and check code.
+    pub fn cached(&self, ch: &Chapter, key: &Key) -> Option<Record> {
         let progress: Progress = read_toml(&self.path("progress.toml"));
         progress
             .chapter
             .get(&ch.id())
-            .filter(|e| e.learner_hash == learner_hash && e.check_hash == check_hash)
+            .filter(|e| e.learner_hash == key.learner_hash && e.check_hash == key.check_hash)
             .map(|e| e.verdict.clone())
     }
 
-    /// The last verdict, whatever file it was for (the board says "edited
-    /// since" when the hash no longer matches).
-    pub fn last(&self, ch: &Chapter) -> Option<(String, String, Verdict)> {
+    /// Whether any record was kept for `ch`, whatever file it was for (the
+    /// board says "edited since" when it was for another).
+    pub fn checked_before(&self, ch: &Chapter) -> bool {
         let progress: Progress = read_toml(&self.path("progress.toml"));
-        progress.chapter.get(&ch.id()).map(|e| {
-            (
-                e.learner_hash.clone(),
-                e.check_hash.clone(),
-                e.verdict.clone(),
-            )
-        })
+        progress.chapter.contains_key(&ch.id())
     }
 
-    pub fn remember(&self, ch: &Chapter, learner_hash: &str, check_hash: &str, verdict: &Verdict) {
+    pub fn remember(&self, ch: &Chapter, key: &Key, record: &Record) {
         let _guard = STATE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.path("progress.toml");
         let mut progress: Progress = read_toml(&path);
         progress.chapter.insert(
             ch.id(),
             Entry {
-                learner_hash: learner_hash.to_string(),
-                check_hash: check_hash.to_string(),
-                verdict: verdict.clone(),
+                learner_hash: key.learner_hash.clone(),
+                check_hash: key.check_hash.clone(),
+                verdict: record.clone(),
             },
         );
         // A cache that can't be written only costs a recompile next time.
@@ -160,6 +166,18 @@ impl<'w> State<'w> {
 
     pub fn backup_path(&self, ch: &Chapter) -> PathBuf {
         self.path("backups").join(format!("{}.rs", ch.id()))
+    }
+
+    /// Remembers that `ch` was the last chapter reset, for `reset --undo`
+    /// without a chapter number.
+    pub fn set_last_reset(&self, ch: &Chapter) -> std::io::Result<()> {
+        write_atomic(&self.path("backups/last"), ch.number.to_string().as_bytes())
+    }
+
+    /// The chapter the last reset was of, if its backup is still there.
+    pub fn last_reset(&self) -> Option<u32> {
+        let n = fs::read_to_string(self.path("backups/last")).ok()?;
+        n.trim().parse().ok()
     }
 
     /// Keeps a copy of each learner file while it is still the starter (every

@@ -5,17 +5,19 @@
 //! mounts and WSL's Windows drives don't deliver them, so there the watcher
 //! polls instead; `--manual` needs no notifications at all (Enter checks).
 
+use crate::check::Checker;
 use crate::commands::current;
 use crate::process::abort_all;
-use crate::runner::Runner;
 use crate::state::State;
 use crate::ui::{self, cmd, BOLD, CMD, DIM, GOOD};
 use crate::workspace::{hash_bytes, Workspace};
 use dialtone_kit::course::Chapter;
+use nix::sys::termios::{self, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
 use notify::{RecursiveMode, Watcher};
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Editors save in bursts (truncate, write, rename); wait this long for the
@@ -37,7 +39,7 @@ enum Event {
     Hint,
 }
 
-pub fn watch(ws: &Workspace, runner: &Runner, mode: Mode) -> i32 {
+pub fn watch(ws: &Workspace, checker: &Checker, mode: Mode) -> i32 {
     let state = State::new(ws);
     state.capture_starters();
     let (tx, rx) = mpsc::channel();
@@ -81,25 +83,25 @@ pub fn watch(ws: &Workspace, runner: &Runner, mode: Mode) -> i32 {
         intro(ch, mode_used, stdin_tty);
         let mut last_hash = None;
         // Say where the chapter stands before the first save.
-        if run(ws, runner, ch, &mut last_hash, false) == Some(true) {
+        if run(ws, checker, ch, &mut last_hash, false) == Some(true) {
             continue;
         }
         loop {
             let force = match rx.recv() {
                 Ok(Event::Saved) => {
-                    crate::runner::trace("watch: file saved");
+                    crate::check::trace("watch: file saved");
                     settle(&rx);
-                    crate::runner::trace("watch: settled");
+                    crate::check::trace("watch: settled");
                     false
                 }
                 Ok(Event::CheckNow) => true,
                 Ok(Event::Hint) => {
-                    crate::commands::hint(ws, ch);
+                    crate::commands::hint(ws, ch, crate::commands::Asked::Watch);
                     continue;
                 }
                 Err(_) => return 0,
             };
-            match run(ws, runner, ch, &mut last_hash, force) {
+            match run(ws, checker, ch, &mut last_hash, force) {
                 Some(true) => break,
                 _ => continue,
             }
@@ -111,7 +113,7 @@ pub fn watch(ws: &Workspace, runner: &Runner, mode: Mode) -> i32 {
 /// whether it passed, or `None` when nothing was checked.
 fn run(
     ws: &Workspace,
-    runner: &Runner,
+    checker: &Checker,
     ch: &Chapter,
     last_hash: &mut Option<String>,
     force: bool,
@@ -123,10 +125,10 @@ fn run(
     }
     *last_hash = Some(hash);
     anstream::println!("{DIM}── checking chapter {} ──{DIM:#}", ch.number);
-    match runner.check(ch, false) {
+    match checker.check(ch, false) {
         Ok(c) => {
-            ui::print_verdict(ws, ch, &c.verdict, false);
-            let passed = c.verdict.outcome.passed();
+            ui::print_verdict(ch, &c.record, false);
+            let passed = c.record.outcome.passed();
             if passed {
                 anstream::println!();
             } else {
@@ -145,7 +147,7 @@ fn run(
 }
 
 fn intro(ch: &Chapter, mode: Mode, keys: bool) {
-    anstream::println!(
+    let heading = format!(
         "{BOLD}Chapter {}, {}{BOLD:#} ({}: {}). Read {}.",
         ch.number,
         ch.title,
@@ -153,12 +155,14 @@ fn intro(ch: &Chapter, mode: Mode, keys: bool) {
         ch.syscalls.join(", "),
         ch.book_page().display()
     );
+    ui::say(&heading, "", "  ");
     let how = match mode {
         Mode::Manual => "press Enter to check".to_string(),
         Mode::Poll => "I check each time you save (polling the file)".to_string(),
         Mode::Auto => "I check each time you save".to_string(),
     };
-    anstream::println!("Edit {CMD}{}{CMD:#}; {how}.", ch.learner_path().display());
+    let edit = format!("Edit {CMD}{}{CMD:#}; {how}.", ch.learner_path().display());
+    ui::say(&edit, "", "  ");
     if keys {
         anstream::println!("{DIM}Enter: check now · h: next hint · q: quit{DIM:#}");
     }
@@ -179,17 +183,24 @@ fn settle(rx: &Receiver<Event>) {
 
 /// Reads commands from stdin on its own thread, so `q` works while a check
 /// runs. `q` leaves at once: the running check's process group is killed and
-/// state files are always whole (written by rename).
+/// state files are always whole (written by rename). In a terminal each key
+/// acts as it is pressed; from a pipe (a script, a test) commands are lines.
 fn keys(tx: Sender<Event>, manual: bool) {
+    let at_once = keys_at_once();
     std::thread::spawn(move || {
         let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(line) = line else { break };
-            let event = match line.trim() {
-                "q" | "quit" | "exit" => quit(),
-                "h" | "hint" => Event::Hint,
-                _ => Event::CheckNow,
-            };
+        let events: Box<dyn Iterator<Item = Option<Event>>> = if at_once {
+            Box::new(stdin.lock().bytes().map_while(Result::ok).map(key_event))
+        } else {
+            Box::new(
+                stdin
+                    .lock()
+                    .lines()
+                    .map_while(Result::ok)
+                    .map(|l| line_event(&l)),
+            )
+        };
+        for event in events.flatten() {
             if tx.send(event).is_err() {
                 return;
             }
@@ -201,7 +212,59 @@ fn keys(tx: Sender<Event>, manual: bool) {
     });
 }
 
+/// A key pressed in a terminal: `q`, `h`, Enter; others do nothing.
+fn key_event(key: u8) -> Option<Event> {
+    match key {
+        b'q' | b'Q' => quit(),
+        b'h' | b'H' => Some(Event::Hint),
+        b'\n' | b'\r' => Some(Event::CheckNow),
+        _ => None,
+    }
+}
+
+/// A line from a pipe: `q`, `h`, or anything else to check now.
+fn line_event(line: &str) -> Option<Event> {
+    match line.trim() {
+        "q" | "quit" | "exit" => quit(),
+        "h" | "hint" => Some(Event::Hint),
+        _ => Some(Event::CheckNow),
+    }
+}
+
+/// The terminal's settings from before [`keys_at_once`], to put back.
+static SAVED: Mutex<Option<Termios>> = Mutex::new(None);
+
+/// When stdin is a terminal, turns off its line editing and echo, so a key
+/// reaches watch when it is pressed, not at Enter. Ctrl-C still interrupts
+/// (signals stay on), and [`restore_keys`] puts the settings back.
+fn keys_at_once() -> bool {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return false;
+    }
+    let Ok(saved) = termios::tcgetattr(&stdin) else {
+        return false;
+    };
+    let mut keys = saved.clone();
+    keys.local_flags
+        .remove(LocalFlags::ICANON | LocalFlags::ECHO);
+    keys.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+    keys.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+    *SAVED.lock().unwrap_or_else(|p| p.into_inner()) = Some(saved);
+    termios::tcsetattr(&stdin, SetArg::TCSANOW, &keys).is_ok()
+}
+
+/// Puts the terminal's settings back as watch found them (on `q`, at the
+/// end and on Ctrl-C).
+pub fn restore_keys() {
+    let saved = SAVED.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(saved) = saved {
+        let _ = termios::tcsetattr(std::io::stdin(), SetArg::TCSANOW, &saved);
+    }
+}
+
 fn quit() -> ! {
+    restore_keys();
     abort_all();
     anstream::println!("Bye: `{}` shows where you are.", cmd(""));
     std::process::exit(0)

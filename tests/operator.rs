@@ -11,6 +11,7 @@
 #[path = "operator/support.rs"]
 mod support;
 
+use std::time::Duration;
 use support::{run_elsewhere, Fixture, Run};
 
 /// How many chapters the course has (a chapter added with `cargo xtask
@@ -48,17 +49,18 @@ fn hints_come_one_at_a_time() {
     let second = fx.run(&["hint"]);
     assert_operator!("hint-first", first.stdout);
     assert_operator!("hint-second", second.stdout);
-    let hints = fx.course_hints(1);
-    assert!(first.stdout.contains(&hints[0]) && !first.stdout.contains(&hints[1]));
-    assert!(second.stdout.contains(&hints[1]));
+    // Hints wrap to the screen: compare the words.
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let hints: Vec<String> = fx.course_hints(1).iter().map(|h| flat(h)).collect();
+    let (first_text, second_text) = (flat(&first.stdout), flat(&second.stdout));
+    assert!(first_text.contains(&hints[0]) && !first_text.contains(&hints[1]));
+    assert!(second_text.contains(&hints[1]));
     // Past the last one, the last one stays.
     for _ in 0..hints.len() + 1 {
         fx.run(&["hint", "1"]);
     }
     let last = fx.run(&["hint", "1"]);
-    assert!(last
-        .stdout
-        .contains(hints.last().expect("chapters have hints")));
+    assert!(flat(&last.stdout).contains(hints.last().expect("chapters have hints")));
     assert!(last.stdout.contains("solution 1"), "{}", last.stdout);
 }
 
@@ -128,6 +130,29 @@ fn answer_that_ends_the_process() {
     check.expect_code(1);
     assert_operator!("exiting-check", check.stdout);
     fx.assert_clean();
+}
+
+/// Output the answer leaves without a newline runs into the verdict's line:
+/// the verdict is still read, and the output still shown.
+#[test]
+fn output_without_a_newline_keeps_the_verdict() {
+    let fx = Fixture::new("no-newline");
+    let head = "pub fn install_phone() -> nix::Result<OwnedFd> {";
+    let solved = fx.read(SOLUTION_1);
+    assert!(solved.contains(head), "the solution's signature changed");
+    fx.write(
+        LEARNER_1,
+        &solved.replacen(head, &format!("{head}\n    print!(\"ring\");"), 1),
+    );
+    let check = fx.run(&["check", "1"]);
+    check.expect_code(0);
+    assert!(
+        check.stdout.contains("passes the self-check"),
+        "{}",
+        check.stdout
+    );
+    assert!(check.stdout.contains("│ ring"), "{}", check.stdout);
+    assert!(!check.stdout.contains("nonce"), "{}", check.stdout);
 }
 
 #[test]
@@ -249,6 +274,67 @@ fn reset_keeps_a_backup_that_undo_brings_back() {
     assert_eq!(fx.read(LEARNER_1), mine);
     // Nothing left to undo.
     fx.run(&["reset", "1", "--undo"]).expect_code(1);
+
+    // `reset --undo` without a number (as the README writes it) undoes the
+    // last reset, not the current chapter's (chapter 2 here).
+    let learner_3 = "chapters/03-turn-on/src/answer.rs";
+    let tried = fx.read(learner_3) + "// my first try\n";
+    fx.write(learner_3, &tried);
+    fx.run(&["reset", "3"]).expect_code(0);
+    assert_ne!(fx.read(learner_3), tried);
+    let undo = fx.run(&["reset", "--undo"]);
+    undo.expect_code(0);
+    assert_eq!(fx.read(learner_3), tried, "{}{}", undo.stdout, undo.stderr);
+}
+
+/// `help` is a command, as learners type it, and says what `--help` says.
+#[test]
+fn help_is_a_command_too() {
+    let help = run_elsewhere(&["help"]);
+    help.expect_code(0);
+    assert!(help.stdout.contains("Usage: dialtone"), "{}", help.stdout);
+    assert_eq!(help.stdout, run_elsewhere(&["--help"]).stdout);
+}
+
+/// With NO_COLOR set, `solution` never asks, even in a terminal. Without it,
+/// in the same terminal, it does ask: the terminal is a real one.
+#[test]
+fn no_color_means_no_prompt_even_in_a_terminal() {
+    let fx = Fixture::new("no-prompt");
+    let limit = Duration::from_secs(20);
+    let (code, out) = fx.run_on_terminal(&["solution", "3"], &[], limit);
+    assert_eq!(code, Some(1), "it waited for an answer:\n{out}");
+    assert!(
+        !out.contains("[y/N]") && out.contains("stays folded"),
+        "{out}"
+    );
+    let asks = [("NO_COLOR", "")];
+    let (code, out) = fx.run_on_terminal(&["solution", "3"], &asks, Duration::from_secs(5));
+    assert!(
+        out.contains("[y/N]"),
+        "a terminal without NO_COLOR asks: {code:?} {out}"
+    );
+}
+
+/// In a terminal, watch's keys act when pressed, without Enter; after a hint
+/// it says to press h again; and it leaves the terminal as it found it.
+#[test]
+fn watch_keys_act_without_enter_in_a_terminal() {
+    let fx = Fixture::new("watch-keys");
+    let (mut watch, mut terminal) = fx.spawn_on_terminal(&["watch"]);
+    watch.wait_for("h: next hint");
+    watch.wait_for("(mistake: unfinished)");
+    terminal.press("h");
+    watch.wait_for("Hint 1 of");
+    watch.wait_for("Press h again for the next one.");
+    terminal.press("q");
+    let rest = watch.finish();
+    assert!(rest.contains("Bye"), "{rest}");
+    assert!(
+        terminal.reads_lines(),
+        "watch left the terminal reading one key at a time"
+    );
+    fx.assert_clean();
 }
 
 #[test]
@@ -310,6 +396,16 @@ fn the_slow_path_agrees_with_the_fast_one() {
     slow.expect_code(1);
     assert!(
         slow.stdout.contains("(mistake: unfinished)"),
+        "{}",
+        slow.stdout
+    );
+    // An answer that ends the test program with exit(0) leaves cargo's
+    // report without its result line: never a pass.
+    fx.write(LEARNER_1, "pub fn install_phone() -> nix::Result<std::os::fd::OwnedFd> {\n    std::process::exit(0)\n}\n");
+    let slow = fx.run_env(&["check", "1"], &env);
+    slow.expect_code(1);
+    assert!(
+        !slow.stdout.contains("passes") && slow.stdout.contains("never printed its result"),
         "{}",
         slow.stdout
     );

@@ -225,10 +225,12 @@ impl Verdict {
     /// and carries `nonce` (the code under test may print lines of its own,
     /// before and after).
     pub fn find_in(output: &str, nonce: &str) -> Option<Verdict> {
-        output
-            .lines()
-            .rev()
-            .find_map(|l| Verdict::from_json_line(l, nonce))
+        // A line the code under test left unfinished (`print!` without a
+        // newline) runs into the verdict's: read from where the JSON starts.
+        output.lines().rev().find_map(|l| {
+            let start = l.rfind("{\"nonce\":").unwrap_or(0);
+            Verdict::from_json_line(&l[start..], nonce)
+        })
     }
 
     /// The verdict as the learner reads it, wrapped to `width` columns:
@@ -333,7 +335,8 @@ pub fn report(result: Result<Passed, Failure>) -> ! {
     let _ = std::io::stdin().take(256).read_to_string(&mut nonce);
     let line = Verdict::from_result(result).to_json_line(nonce.trim());
     let mut out = std::io::stdout().lock();
-    let written = writeln!(out, "{line}").and_then(|()| out.flush());
+    // On a line of its own, whatever the code under test printed last.
+    let written = writeln!(out, "\n{line}").and_then(|()| out.flush());
     std::process::exit(if written.is_ok() { 0 } else { 3 })
 }
 
@@ -370,6 +373,8 @@ mod tests {
         let out = format!("hello\n{forged}\n{real}\n{forged}\nnot json {{\n");
         assert_eq!(Verdict::find_in(&out, "n0nce"), Some(failed()));
         assert_eq!(Verdict::find_in("hello\n", "n0nce"), None);
+        let unfinished = format!("no newline here{real}\n");
+        assert_eq!(Verdict::find_in(&unfinished, "n0nce"), Some(failed()));
     }
 
     #[test]

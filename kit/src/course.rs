@@ -179,34 +179,3 @@ pub fn workspace_root() -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
 }
-
-/// Copies the course in `from` (every file of the workspace but its build,
-/// its git history and the operator's state) to `to`, for scratch copies that
-/// tests and benchmarks edit freely. Everything at the top level is copied
-/// unless it is hidden or `target`, so a folder added to the workspace is
-/// never missing from a copy.
-pub fn copy_course(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let skip = name.to_string_lossy().starts_with('.') || name == "target";
-        if !skip {
-            copy_tree(&entry.path(), &to.join(&name))?;
-        }
-    }
-    Ok(())
-}
-
-/// Copies a file, or a folder and everything in it.
-pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    if !std::fs::symlink_metadata(from)?.is_dir() {
-        return std::fs::copy(from, to).map(|_| ());
-    }
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        copy_tree(&entry.path(), &to.join(entry.file_name()))?;
-    }
-    Ok(())
-}

@@ -10,6 +10,8 @@
 //! together: [`learner_call!`]), [`patience`] (how long each kind of wait
 //! lasts), [`party`] (the other party's phone, dial and ears) and
 //! [`names::show`] (bytes as a learner would print them).
+//! [`text`] wraps prose to the screen; [`child`] runs another program under
+//! a time limit (the operator and the test suites both use it).
 #![forbid(unsafe_code)]
 
 pub mod args;

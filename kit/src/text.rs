@@ -106,6 +106,11 @@ mod tests {
         assert_eq!(columns(red), 9);
         assert_eq!(wrap(red, 9, "", ""), red);
         assert_eq!(wrap("two\nlines", 80, "- ", "  "), "- two\n  lines");
+        // Leading spaces and padding inside a line (a table's columns) stay.
+        assert_eq!(
+            wrap("   1. Dial      done", 80, "", ""),
+            "   1. Dial      done"
+        );
     }
 
     #[test]

@@ -91,7 +91,7 @@ fn base() -> &'static Path {
         let base = fixtures_dir().join("base");
         let _ = fs::remove_dir_all(&base);
         let src = source_root();
-        dialtone_kit::course::copy_course(&src, &base).expect("copying the course");
+        dialtone_testkit::copy_course(&src, &base).expect("copying the course");
         // Don't snapshot our own snapshots' pending files into fixtures.
         let _ = fs::remove_dir_all(base.join("tests/operator/snapshots"));
         let warm = run_in(&base, &["check", "1"], &[]);
@@ -123,7 +123,7 @@ impl Fixture {
         let base = base();
         let root = fixtures_dir().join(name);
         let _ = fs::remove_dir_all(&root);
-        dialtone_kit::course::copy_tree(base, &root).expect("copying the base fixture");
+        dialtone_testkit::copy_tree(base, &root).expect("copying the base fixture");
         Fixture { root }
     }
 
@@ -196,8 +196,51 @@ impl Fixture {
     }
 
     pub fn spawn_env(&self, args: &[&str], env: &[(&str, &str)]) -> Spawned {
+        self.spawn_with(args, env, Stdio::piped())
+    }
+
+    /// The operator with its stdin on a terminal (its stdout still read line
+    /// by line); the terminal's other end types into it.
+    pub fn spawn_on_terminal(&self, args: &[&str]) -> (Spawned, Terminal) {
+        let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
+        let spawned = self.spawn_with(args, &[], Stdio::from(pty.slave));
+        (spawned, Terminal(fs::File::from(pty.master)))
+    }
+
+    /// The operator with stdin, stdout and stderr all on a terminal, as a
+    /// learner runs it, for at most `limit`: its exit code (`None` if it had
+    /// to be killed, e.g. waiting for an answer) and all it wrote.
+    pub fn run_on_terminal(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        limit: Duration,
+    ) -> (Option<i32>, String) {
+        let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
+        let slave = fs::File::from(pty.slave);
         let mut cmd = command(&self.root, args, env);
-        cmd.stdin(Stdio::piped())
+        let io = |f: &fs::File| Stdio::from(f.try_clone().expect("dup the terminal"));
+        cmd.stdin(io(&slave)).stdout(io(&slave)).stderr(io(&slave));
+        let child = cmd.spawn().expect("the operator starts");
+        drop(cmd);
+        drop(slave);
+        let mut master = fs::File::from(pty.master);
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            // Linux answers EIO once the last terminal user is gone: the end.
+            let _ = std::io::Read::read_to_end(&mut master, &mut all);
+            String::from_utf8_lossy(&all).into_owned()
+        });
+        let code = wait_or_kill(child, limit);
+        (
+            code,
+            reader.join().expect("the reader ends with the terminal"),
+        )
+    }
+
+    fn spawn_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Stdio) -> Spawned {
+        let mut cmd = command(&self.root, args, env);
+        cmd.stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("the operator starts");
@@ -230,6 +273,46 @@ fn find_pending(dir: &Path, found: &mut Vec<PathBuf>) {
             || p.to_string_lossy().ends_with(".pending-snap")
         {
             found.push(p);
+        }
+    }
+}
+
+/// The other end of the operator's terminal: what is written here, the
+/// operator reads as typed keys.
+pub struct Terminal(pub fs::File);
+
+impl Terminal {
+    pub fn press(&mut self, keys: &str) {
+        self.0
+            .write_all(keys.as_bytes())
+            .expect("the terminal takes keys");
+    }
+
+    /// Whether the terminal reads by line again (line editing on), as the
+    /// operator must leave it.
+    pub fn reads_lines(&self) -> bool {
+        use nix::sys::termios::{tcgetattr, LocalFlags};
+        let t = tcgetattr(&self.0).expect("the terminal's settings");
+        t.local_flags
+            .contains(LocalFlags::ICANON | LocalFlags::ECHO)
+    }
+}
+
+/// Waits for `child` at most `limit` (on a thread that owns it, so it is
+/// killed by pid only while unreaped); its exit code, `None` if killed.
+fn wait_or_kill(child: Child, limit: Duration) -> Option<i32> {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = tx.send(child.wait());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(status) => status.expect("waiting for the operator").code(),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = rx.recv();
+            None
         }
     }
 }
