@@ -11,7 +11,8 @@
 #![forbid(unsafe_code)]
 
 use dialtone_kit::child::{run_limited, Ran};
-use dialtone_kit::course::{copy_course, copy_tree, workspace_root};
+use dialtone_kit::course::workspace_root;
+use dialtone_testkit::{copy_course, copy_tree};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

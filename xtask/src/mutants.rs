@@ -14,7 +14,8 @@
 
 use crate::chores::read_course;
 use crate::run::show;
-use dialtone_kit::course::{copy_course, copy_tree, Chapter};
+use dialtone_kit::course::Chapter;
+use dialtone_testkit::{copy_course, copy_tree};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
