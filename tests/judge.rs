@@ -51,9 +51,9 @@ fn by_operator(fx: &Fixture) -> Seen {
     let at = |stage: &str| {
         run.stderr
             .lines()
+            .rev()
             .filter(|l| l.ends_with(stage))
-            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .last()
+            .find_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
     };
     let check_time = match (at("compile: end"), at("check binary: end")) {
         (Some(a), Some(b)) => Duration::from_secs_f64((b - a).max(0.0) / 1000.0),
