@@ -270,7 +270,9 @@ pub fn run(
         }
         late
     });
-    let result = check();
+    // A check that panics (a bug in the check, not the learner's code) still
+    // leaves nothing running: clean up first, then let the panic go on.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
     // Kept until the host is dead: the host leaves when its line closes,
     // and that exit is not evidence.
     let link = lock(&LINK).take();
@@ -321,7 +323,7 @@ pub fn run(
     if let Some(stray) = strays.first() {
         return Err(verdicts::stray(&evidence, stray, strays.len()));
     }
-    result
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Starts the host: its own process group, signals unblocked, stdin the
