@@ -46,14 +46,14 @@ struct Seen {
 }
 
 /// `check 1` through the operator (its fast path: a generated driver).
-fn by_operator(fx: &Fixture) -> Seen {
-    let run = fx.run_env(&["check", "1"], &[("DIALTONE_TRACE", "1")]);
+fn by_operator(fx: &Fixture, ch: &Ch) -> Seen {
+    let run = fx.run_env(&["check", ch.number], &[("DIALTONE_TRACE", "1")]);
     let at = |stage: &str| {
         run.stderr
             .lines()
+            .rev()
             .filter(|l| l.ends_with(stage))
-            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .last()
+            .find_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
     };
     let check_time = match (at("compile: end"), at("check binary: end")) {
         (Some(a), Some(b)) => Duration::from_secs_f64((b - a).max(0.0) / 1000.0),
@@ -63,29 +63,22 @@ fn by_operator(fx: &Fixture) -> Seen {
         code: run.code,
         text: run.stdout,
         check_time,
-        left: learner_processes(fx),
+        left: learner_processes(fx, false),
     }
 }
 
-/// `cargo test -p ch01-install-phone` in the fixture, as a learner types it.
-fn by_cargo_test(fx: &Fixture) -> Seen {
+/// `cargo test -p chNN-...` in the fixture, as a learner types it.
+fn by_cargo_test(fx: &Fixture, ch: &Ch) -> Seen {
     let (_turn, target) = support::own_build_target();
     // Cargo knows a fixture's crates by their place in the workspace, not by
     // the fixture's folder, and rebuilds by modification time: save the
     // learner file again (as an editor would) so this fixture's answer is
     // newer than whatever the shared target folder built last.
-    let learner = fx.read(LEARNER_1);
-    fx.write(LEARNER_1, &learner);
+    let learner = fx.read(ch.learner);
+    fx.write(ch.learner, &learner);
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&fx.root)
-        .args([
-            "test",
-            "-q",
-            "-p",
-            "ch01-install-phone",
-            "--test",
-            "self_check",
-        ])
+        .args(["test", "-q", "-p", ch.krate, "--test", "self_check"])
         .env("CARGO_TARGET_DIR", &target)
         .env("CARGO_TERM_COLOR", "never")
         .env_remove("RUSTFLAGS")
@@ -107,13 +100,15 @@ fn by_cargo_test(fx: &Fixture) -> Seen {
         check_time,
         // Looked for while it's still our turn: the next fixture's host
         // would be the same program.
-        left: learner_processes(fx),
+        left: learner_processes(fx, true),
     }
 }
 
 /// Processes of the learner's still running: the chapter binary as a host,
 /// the operator's driver, or the `sleep` a case started.
-fn learner_processes(fx: &Fixture) -> Vec<String> {
+/// With `cargo`, programs in the shared cargo target folder count too
+/// (look only while it's our turn with it).
+fn learner_processes(fx: &Fixture, cargo: bool) -> Vec<String> {
     let mut left = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
@@ -124,7 +119,7 @@ fn learner_processes(fx: &Fixture) -> Vec<String> {
         let exe = std::fs::read_link(entry.path().join("exe")).unwrap_or_default();
         let ours = args.iter().any(|a| a == STRAY_SECS)
             || exe.starts_with(fx.root.join(".dialtone"))
-            || exe.ends_with("ch01-install-phone");
+            || (cargo && exe.starts_with(support::fixtures_dir().join("target-own-build/debug")));
         if ours {
             left.push(format!("{}: {}", entry.path().display(), args.join(" ")));
         }
@@ -132,18 +127,37 @@ fn learner_processes(fx: &Fixture) -> Vec<String> {
     left
 }
 
+/// The chapter a case is about.
+struct Ch {
+    number: &'static str,
+    krate: &'static str,
+    learner: &'static str,
+}
+
+const CH01: Ch = Ch {
+    number: "1",
+    krate: "ch01-install-phone",
+    learner: LEARNER_1,
+};
+
 /// Runs `body` as the learner's `install_phone` both ways and checks that
 /// each gave `verdict` (or passed, for "passes") within `within`.
 fn judged(case: &str, body: &str, verdict: &str, within: Duration) {
-    judged_file(case, &answer(body), verdict, within);
+    judged_file(&CH01, case, &answer(body), verdict, within);
 }
 
-fn judged_file(case: &str, learner: &str, verdict: &str, within: Duration) {
+fn judged_file(ch: &Ch, case: &str, learner: &str, verdict: &str, within: Duration) {
     let fx = Fixture::new(&format!("judge-{case}"));
-    fx.write(LEARNER_1, learner);
+    fx.write(ch.learner, learner);
     for (path, seen) in [
-        ("cargo run -- check 1", by_operator(&fx)),
-        ("cargo test -p ch01-install-phone", by_cargo_test(&fx)),
+        (
+            format!("cargo run -- check {}", ch.number),
+            by_operator(&fx, ch),
+        ),
+        (
+            format!("cargo test -p {}", ch.krate),
+            by_cargo_test(&fx, ch),
+        ),
     ] {
         let passed = verdict == "passes";
         assert_eq!(
@@ -196,7 +210,7 @@ fn the_reference_answer_passes_through_the_judge() {
     let solution =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SOLUTION_1))
             .expect("the reference answer is there");
-    judged_file("solution", &solution, "passes", in_time());
+    judged_file(&CH01, "solution", &solution, "passes", in_time());
 }
 
 #[test]
@@ -292,4 +306,23 @@ fn a_panic_is_still_a_panic() {
         "panicked: the wall is on fire",
         in_time(),
     );
+}
+
+/// A socket the learner's code keeps open lives in the learner's process,
+/// not the judge's: the check must look there (chapter 7's leaked handset).
+#[test]
+fn a_handset_left_off_the_hook_in_the_learners_process_is_seen() {
+    let ch = Ch {
+        number: "7",
+        krate: "ch07-hang-up",
+        learner: "chapters/07-hang-up/src/answer.rs",
+    };
+    let solution = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("solutions/07-hang-up/answer.rs"),
+    )
+    .expect("the reference answer is there");
+    let closes = "drop(line); // close(): put the handset down (returning would too)";
+    assert!(solution.contains(closes), "the solution closes the line");
+    let leaks = solution.replace(closes, "std::mem::forget(line);");
+    judged_file(&ch, "leak", &leaks, "ch07.leaked-handset", in_time());
 }

@@ -39,6 +39,8 @@ static AS_DRIVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool:
 static LINK: Mutex<Option<Arc<Link>>> = Mutex::new(None);
 
 struct Link {
+    /// The host's pid, for looking at its descriptors.
+    host: Pid,
     control: Mutex<OwnedFd>,
     calls: Mutex<Calls>,
 }
@@ -147,6 +149,29 @@ pub fn decoded<T>(name: &str, value: Result<T, Broken>) -> T {
     }
 }
 
+/// How many descriptors in the learner's process point at `target` (as
+/// `/proc/<pid>/fd` spells it, e.g. `socket:[81723]`); 0 when nothing is
+/// being judged. A socket the learner's code kept (a leaked handset) is
+/// open there, not in the judge. A host that hid its descriptor table
+/// (`PR_SET_DUMPABLE` off) counts as holding one: it can't show that it
+/// let go.
+pub fn handsets_in_host(target: &str) -> usize {
+    let Some(pid) = lock(&LINK).as_ref().map(|l| l.host) else {
+        return 0;
+    };
+    match std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        Ok(dir) => dir
+            .filter_map(Result::ok)
+            .filter(|e| {
+                std::fs::read_link(e.path()).is_ok_and(|p| p.display().to_string() == target)
+            })
+            .count(),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => 1,
+        // Gone: it holds nothing.
+        Err(_) => 0,
+    }
+}
+
 /// The learner's program as started, and what the judge gathers from it.
 struct Hosted {
     pid: Pid,
@@ -245,7 +270,9 @@ pub fn run(
         }
         late
     });
-    let result = check();
+    // A check that panics (a bug in the check, not the learner's code) still
+    // leaves nothing running: clean up first, then let the panic go on.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
     // Kept until the host is dead: the host leaves when its line closes,
     // and that exit is not evidence.
     let link = lock(&LINK).take();
@@ -296,7 +323,7 @@ pub fn run(
     if let Some(stray) = strays.first() {
         return Err(verdicts::stray(&evidence, stray, strays.len()));
     }
-    result
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Starts the host: its own process group, signals unblocked, stdin the
@@ -336,6 +363,7 @@ fn start(mut host: Command) -> std::io::Result<Hosted> {
         let _ = tx.send(child.wait());
     });
     *lock(&LINK) = Some(Arc::new(Link {
+        host: pid,
         control: Mutex::new(mine),
         calls: Mutex::new(Calls::default()),
     }));

@@ -177,7 +177,8 @@ pub fn handsets_on<F: AsFd>(fd: &F) -> usize {
 }
 
 /// How many descriptors in this process point at `target` (as
-/// `/proc/self/fd` spells it, e.g. `socket:[81723]`).
+/// `/proc/self/fd` spells it, e.g. `socket:[81723]`), and in the learner's
+/// process when a judge runs the learner's code there.
 pub fn handsets_for(target: &str) -> usize {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return 0;
@@ -185,6 +186,7 @@ pub fn handsets_for(target: &str) -> usize {
     dir.filter_map(Result::ok)
         .filter(|e| std::fs::read_link(e.path()).is_ok_and(|p| p.display().to_string() == target))
         .count()
+        + crate::judge::handsets_in_host(target)
 }
 
 /// Two datagram phones on this machine, each with a kernel-chosen number

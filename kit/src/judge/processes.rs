@@ -30,18 +30,52 @@ pub fn descendants(root: Pid, host: Pid) -> Vec<Process> {
 }
 
 fn all_under(root: Pid) -> Vec<Process> {
-    let all = table();
     let mut under: Vec<Process> = Vec::new();
     let mut frontier = vec![root];
     while let Some(parent) = frontier.pop() {
-        for p in all.iter().filter(|p| p.parent == parent) {
+        for p in children(parent) {
             if !under.iter().any(|u| u.pid == p.pid) {
                 frontier.push(p.pid);
-                under.push(p.clone());
+                under.push(p);
             }
         }
     }
     under
+}
+
+/// The children of `parent`: read from `/proc/<pid>/task/<tid>/children`
+/// (a child belongs to the thread that started it), which costs a read per
+/// thread rather than one per process on the machine; from the whole
+/// process table where the kernel doesn't offer that file.
+fn children(parent: Pid) -> Vec<Process> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else {
+        return Vec::new();
+    };
+    let mut pids = Vec::new();
+    for task in tasks.flatten() {
+        match std::fs::read_to_string(task.path().join("children")) {
+            Ok(list) => pids.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && task_alive(&task.path()) => {
+                return table().into_iter().filter(|p| p.parent == parent).collect();
+            }
+            // The thread ended while we looked: its children moved to
+            // another thread of the same process, read next.
+            Err(_) => {}
+        }
+    }
+    pids.into_iter()
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            parse_stat(pid, &stat)
+        })
+        .collect()
+}
+
+fn task_alive(task: &std::path::Path) -> bool {
+    task.join("stat").exists()
 }
 
 /// Every process in /proc, with its parent.
