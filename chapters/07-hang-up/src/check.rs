@@ -510,7 +510,7 @@ fn judge_the_question(
             "ask_and_hear_back() didn't say the question exactly",
         )
         .expected(format!("the other side to hear {}", show(question)))
-        .got(format!("it heard {}", show(&heard)))
+        .got(format!("it heard {}", show(heard)))
         .phone("the other side heard something other than your question.")
         .syscall("say_all(&line, question) says every byte; then shutdown(Write)."));
     }
