@@ -465,6 +465,10 @@ fn transcript() {
         "= Ok(\"ten past nine\")",
         "MSG_NOSIGNAL) = -1 EPIPE",
         "handsets on this line: 2",
+        "F_DUPFD_CLOEXEC",
+        "= 12 \"still there?\"",
+        "unread: your kernel sends a reset",
+        "16) = -1 ECONNRESET",
         "-1 EAGAIN",
         "handsets on this line: 0",
     ] {

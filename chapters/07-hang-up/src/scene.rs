@@ -1,12 +1,14 @@
 //! The scene of chapter 7, narrated line by line.
 //!
-//! Four short calls on loopback, each ending differently: a friend who hangs
+//! Six short calls on loopback, each ending differently: a friend who hangs
 //! up (your `read` returns 0, and keeps returning 0); a question finished
 //! with `shutdown(Write)` and answered (the half-close, with the learner's
-//! `hear_out` and `ask_and_hear_back`); talking into a line the other side
-//! has hung up (`EPIPE`, no `SIGPIPE`); and a handset left off the hook (a
-//! duplicated descriptor keeps the line busy). Every step waits for the
-//! kernel state it prints, so the transcript is the same on every run.
+//! `hear_out` and `ask_and_hear_back`); `shutdown(Read)`, which sends
+//! nothing and still lets later words in; talking into a line the other side
+//! has hung up (`EPIPE`, no `SIGPIPE`); a `close()` with words unread, which
+//! is a reset; and a handset left off the hook (a duplicated descriptor keeps
+//! the line busy). Every step waits for the kernel state it prints, so the
+//! transcript is the same on every run.
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
@@ -26,7 +28,9 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     s.title("Every call ends. How it ends tells the other side whether they heard everything.")?;
     dial_tone(s)?;
     half_close(s, answer)?;
+    ears_shut(s)?;
     dead_line(s)?;
+    unread_words(s)?;
     off_the_hook(s)?;
     s.moral()?;
     Ok(())
@@ -206,7 +210,92 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
     Ok(())
 }
 
-/// Beat 3: talking into a line the other side has hung up.
+/// Beat 3: `shutdown(Read)` sends nothing and ends nothing. Your own read()
+/// says 0 while nothing is waiting; words that arrive later still come in
+/// (Linux; POSIX leaves it open). The other side is never told.
+fn ears_shut(s: &mut Scene) -> SceneResult {
+    let wire::Pair {
+        caller: you,
+        callee: friend,
+    } = call()?;
+    let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
+    shutdown(you.as_raw_fd(), Shutdown::Read).map_err(sys("shutdown(SHUT_RD)", dropped()))?;
+    s.step(
+        Who::You,
+        "stop reading (SHUT_RD): nothing is sent, the other side isn't told",
+        &format!("shutdown(fd {y}, SHUT_RD) = 0"),
+    )?;
+    let mut buf = [0u8; 64];
+    let n = read(&you, &mut buf).map_err(sys("read()", dropped()))?;
+    s.step(
+        Who::You,
+        "listen",
+        &format!("read(fd {y}, buf, 64) = {n}: nothing is waiting, so 0 at once"),
+    )?;
+    let words = b"still there?";
+    let n = write(&friend, words).map_err(sys("write()", dropped()))?;
+    s.step(
+        Who::Callee,
+        "talks on, unaware",
+        &format!("write(fd {f}, {}, 12) = {n}", show(words)),
+    )?;
+    wire::wait_until_queued(&you, words.len(), PATIENCE);
+    let n = read(&you, &mut buf).map_err(sys("read()", dropped()))?;
+    s.step(
+        Who::You,
+        "listen again",
+        &format!("read(fd {y}, buf, 64) = {n} {}", show(&buf[..n])),
+    )?;
+    s.note("on Linux SHUT_RD is no reset and no \"cover your ears\": words that arrive later are still delivered. Only SHUT_WR tells the other side anything")?;
+    s.pause()?;
+    Ok(())
+}
+
+/// Beat 5: closing with words unread is a reset, even from a live program
+/// (RFC 2525 section 2.17; Linux's tcp_close). The graceful close is
+/// shutdown(Write), read to end of file, then close.
+fn unread_words(s: &mut Scene) -> SceneResult {
+    let wire::Pair {
+        caller: you,
+        callee: friend,
+    } = call()?;
+    let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
+    let words = b"one more thing";
+    let n = write(&friend, words).map_err(sys("write()", dropped()))?;
+    s.step(
+        Who::Callee,
+        "says one more thing",
+        &format!("write(fd {f}, {}, 14) = {n}", show(words)),
+    )?;
+    wire::wait_until_queued(&you, words.len(), PATIENCE);
+    drop(you);
+    s.step(
+        Who::You,
+        "hang up without listening",
+        &format!("close(fd {y}) with 14 bytes unread: your kernel sends a reset (RST)"),
+    )?;
+    let mut buf = [0u8; 16];
+    let first = read(&friend, &mut buf);
+    s.step(
+        Who::Callee,
+        "listen",
+        &format!("read(fd {f}, buf, 16) = {}", shown(&first)),
+    )?;
+    let second = send(friend.as_raw_fd(), b"hello?", MsgFlags::MSG_NOSIGNAL);
+    s.step(
+        Who::Callee,
+        "talk into the reset line",
+        &format!(
+            "send(fd {f}, \"hello?\", 6, MSG_NOSIGNAL) = {}",
+            shown(&second)
+        ),
+    )?;
+    s.note("after a reset the first error is ECONNRESET, then EPIPE. A graceful close has no unread words: shutdown(Write), read to end of file, then close()")?;
+    s.pause()?;
+    Ok(())
+}
+
+/// Beat 4: talking into a line the other side has hung up.
 fn dead_line(s: &mut Scene) -> SceneResult {
     let wire::Pair {
         caller: you,
@@ -273,12 +362,13 @@ fn dead_line(s: &mut Scene) -> SceneResult {
 
 fn shown(r: &nix::Result<usize>) -> String {
     match r {
+        Ok(0) => "0: end of file".to_string(),
         Ok(n) => n.to_string(),
         Err(e) => format!("-1 {} ({})", names::errno(*e), names::errno_phone(*e)),
     }
 }
 
-/// Beat 4: a handset left off the hook keeps the line busy.
+/// Beat 6: a handset left off the hook keeps the line busy.
 fn off_the_hook(s: &mut Scene) -> SceneResult {
     let wire::Pair {
         caller: you,
@@ -286,14 +376,15 @@ fn off_the_hook(s: &mut Scene) -> SceneResult {
     } = call()?;
     let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
     // ANCHOR: extension
-    let extension = you.try_clone()?; // dup(): a second handset on the same line
+    // try_clone() is dup() that also sets close-on-exec (F_DUPFD_CLOEXEC)
+    let extension = you.try_clone()?; // a second handset on the same line
                                       // ANCHOR_END: extension
     let e = extension.as_raw_fd();
     s.step(
         Who::You,
         "pick up the extension in the other room",
         &format!(
-            "dup(fd {y}) = fd {e}; handsets on this line: {}",
+            "fcntl(fd {y}, F_DUPFD_CLOEXEC, 3) = fd {e}; handsets on this line: {}",
             wire::handsets_on(&you)
         ),
     )?;
