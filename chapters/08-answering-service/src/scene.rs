@@ -10,7 +10,7 @@
 
 use crate::caller::{self, Heard};
 use crate::check::Answer;
-use crate::service::{self, BACKLOG, SEND_PATIENCE};
+use crate::service::{self, BACKLOG, LIMITS};
 use crate::{chapter, GREETING};
 use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::learner::{self, LearnerError};
@@ -64,7 +64,7 @@ pub const LISTEN: Flag = Flag {
 /// The answering service for real callers, until Ctrl-C.
 fn listen_for_real(s: &mut Scene, answer: &Answer, number: &SockaddrIn) -> SceneResult {
     // ANCHOR: listen
-    let phone = service::open(number, SEND_PATIENCE)?;
+    let phone = service::open(number, LIMITS)?;
     let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
     // ANCHOR_END: listen
     s.title(&format!(
@@ -80,12 +80,15 @@ fn listen_for_real(s: &mut Scene, answer: &Answer, number: &SockaddrIn) -> Scene
             number.ip()
         ))?;
     }
-    s.note("each call gets one line in the log (on stderr); Ctrl-C switches the service off")?;
+    s.note(&format!(
+        "each call gets one line in the log (on stderr); a caller silent for {} s is hung up on; Ctrl-C switches the service off",
+        LIMITS.idle.as_secs()
+    ))?;
     // A century: "until Ctrl-C", but through the same guarded call as the
     // scene, so an unfinished serve() still gets a friendly paragraph.
     let forever = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-    service::run(answer, phone, usize::MAX, 1, forever, |line| {
-        eprintln!("{line}")
+    service::run(answer, phone, (usize::MAX, 1), LIMITS, forever, |line| {
+        service::log_to(&mut std::io::stderr(), &line)
     })
 }
 
@@ -93,28 +96,46 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.title(
         "You are going out, but your phone will keep answering: it greets each caller and says back whatever they say.",
     )?;
-    let phone = service::open(&SockaddrIn::new(127, 0, 0, 1, 0), SEND_PATIENCE)?;
+    let phone = service::open(&SockaddrIn::new(127, 0, 0, 1, 0), LIMITS)?;
     let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
     let (fd, at) = (phone.as_raw_fd(), names::addr(&number));
     s.step(
         Who::You,
         "put the service's phone on the wall: a number on the loopback line, switched on",
-        &format!("socket(AF_INET, SOCK_STREAM, 0) = fd {fd}; bind(fd {fd}, 127.0.0.1:0); listen(fd {fd}, {BACKLOG})"),
+        &format!(
+            "socket(AF_INET, SOCK_STREAM, 0) = fd {fd}; setsockopt(fd {fd}, SO_REUSEADDR, 1); bind(fd {fd}, 127.0.0.1:0); listen(fd {fd}, {})",
+            i32::from(BACKLOG)
+        ),
     )?;
+    s.note("4096 is SOMAXCONN: callers who ring together all wait their turn instead of being turned away")?;
+    s.step(
+        Who::You,
+        &format!(
+            "give up on any caller who stops listening for {} s",
+            LIMITS.send.as_secs()
+        ),
+        &format!(
+            "setsockopt(fd {fd}, SOL_SOCKET, SO_SNDTIMEO, {} s)",
+            LIMITS.send.as_secs()
+        ),
+    )?;
+    s.step(
+        Who::You,
+        &format!(
+            "and on any caller who says nothing for {} s",
+            LIMITS.idle.as_secs()
+        ),
+        &format!(
+            "setsockopt(fd {fd}, SOL_SOCKET, SO_RCVTIMEO, {} s)",
+            LIMITS.idle.as_secs()
+        ),
+    )?;
+    s.note("each line accept() returns inherits both: a caller who never listens, or never speaks, can't jam a service that answers one caller at a time")?;
     s.step(
         Who::You,
         "read the number off the phone",
         &format!("getsockname(fd {fd}) = {at}"),
     )?;
-    s.step(
-        Who::You,
-        "give up on any caller who stops listening for 5 s",
-        &format!(
-            "setsockopt(fd {fd}, SOL_SOCKET, SO_SNDTIMEO, {} s)",
-            SEND_PATIENCE.as_secs()
-        ),
-    )?;
-    s.note("each line accept() returns inherits it: a caller who talks but never listens can't jam the service")?;
     s.pause()?;
 
     first_call(s, answer, &phone, &number)?;
@@ -210,9 +231,16 @@ fn next_callers(
     let answer = *answer;
     // ANCHOR: serve
     let service = spawn_result(move || {
-        service::run(&answer, phone, 2, 2, chapter().timeout(), move |line| {
-            let _ = log_tx.send(line);
-        })
+        service::run(
+            &answer,
+            phone,
+            (2, 2),
+            LIMITS,
+            chapter().timeout(),
+            move |line| {
+                let _ = log_tx.send(line);
+            },
+        )
     });
     // ANCHOR_END: serve
     s.step(
