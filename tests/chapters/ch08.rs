@@ -13,9 +13,10 @@ use dialtone_kit::child::run_limited;
 use dialtone_kit::kernel;
 use dialtone_kit::scene::SceneError;
 use nix::errno::Errno;
-use nix::sys::socket::{accept, recv, send, MsgFlags, SockaddrIn};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::socket::{accept, recv, send, MsgFlags, Shutdown, SockaddrIn};
 use nix::unistd::{read, write};
-use std::os::fd::{IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
@@ -450,6 +451,114 @@ fn a_missing_log_entry_is_caught() {
     }
     let f = expect_mistake(check::run(&with_serve(logs_good_calls)), "ch08.log-wrong");
     assert!(f.got.contains("2 call(s)"), "{f}");
+}
+
+/// Mistake (a flag): the line made non-blocking "so a silent caller can't
+/// hang the service": read() fails with EAGAIN before the caller speaks.
+#[test]
+fn a_non_blocking_line_is_caught() {
+    fn nonblocking(line: OwnedFd, greeting: &str) -> nix::Result<u64> {
+        fcntl(&line, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        solution::answer_one_call(line, greeting)
+    }
+    let f = expect_mistake(check::run(&with_answer(nonblocking)), "ch08.nonblocking");
+    assert!(
+        f.got.contains("EAGAIN") && f.syscall.contains("O_NONBLOCK"),
+        "{f}"
+    );
+}
+
+/// Mistake (chapter 7's call in the wrong place): "over" said right after
+/// the greeting, so nothing can be said back.
+#[test]
+fn saying_over_after_the_greeting_is_caught() {
+    fn over_at_once(line: OwnedFd, greeting: &str) -> nix::Result<u64> {
+        greet(&line, greeting)?;
+        nix::sys::socket::shutdown(line.as_raw_fd(), Shutdown::Write)?;
+        let (mut echoed, mut chunk) = (0, [0u8; 4096]);
+        loop {
+            let n = read(&line, &mut chunk)?;
+            if n == 0 {
+                return Ok(echoed);
+            }
+            solution::send_all(&line, &chunk[..n])?;
+            echoed += n as u64;
+        }
+    }
+    let f = expect_mistake(
+        check::run(&with_answer(over_at_once)),
+        "ch08.said-over-too-soon",
+    );
+    assert!(f.got.contains("EPIPE"), "{f}");
+}
+
+/// Mistake (the wrong socket shut down): the service "hangs up properly"
+/// on its own phone once the callers are answered.
+#[test]
+fn switching_the_phone_off_after_the_callers_is_caught() {
+    fn switches_off(
+        phone: &OwnedFd,
+        callers: usize,
+        greeting: &str,
+        log: &mut dyn FnMut(nix::Result<u64>),
+    ) -> nix::Result<()> {
+        solution::serve(phone, callers, greeting, log)?;
+        nix::sys::socket::shutdown(phone.as_raw_fd(), Shutdown::Both) // "and hang up"
+    }
+    let f = expect_mistake(
+        check::run(&with_serve(switches_off)),
+        "ch08.phone-switched-off",
+    );
+    assert!(f.got.contains("SO_ACCEPTCONN = 0"), "{f}");
+}
+
+/// Mistake (chapter 5's lesson missed): the wall phone shut down after the
+/// first accept, as if picking up ended its job. The next caller is refused.
+#[test]
+fn switching_the_phone_off_after_one_caller_is_caught() {
+    fn one_and_off(
+        phone: &OwnedFd,
+        callers: usize,
+        greeting: &str,
+        log: &mut dyn FnMut(nix::Result<u64>),
+    ) -> nix::Result<()> {
+        for _ in 0..callers {
+            let line = accept(phone)?;
+            nix::sys::socket::shutdown(phone.as_raw_fd(), Shutdown::Both)?; // "got one"
+            log(solution::answer_one_call(line, greeting));
+        }
+        Ok(())
+    }
+    expect_mistake(
+        check::run(&with_serve(one_and_off)),
+        "ch08.phone-switched-off",
+    );
+}
+
+/// Mistake (a dup'd descriptor): a copy of the wall phone handed to
+/// answer_one_call() instead of the line accept() returns.
+#[test]
+fn talking_on_the_wall_phone_is_caught() {
+    fn phone_as_line(
+        phone: &OwnedFd,
+        callers: usize,
+        greeting: &str,
+        log: &mut dyn FnMut(nix::Result<u64>),
+    ) -> nix::Result<()> {
+        for _ in 0..callers {
+            let line = phone.try_clone().map_err(|_| Errno::EMFILE)?; // should be accept(phone)
+            log(solution::answer_one_call(line, greeting));
+        }
+        Ok(())
+    }
+    let f = expect_mistake(
+        check::run(&with_serve(phone_as_line)),
+        "ch08.talks-on-phone",
+    );
+    assert!(
+        f.got.contains("never picked up") && f.syscall.contains("accept(phone)"),
+        "{f}"
+    );
 }
 
 // ------------------------------------------------------------ the scene

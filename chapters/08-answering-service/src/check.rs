@@ -235,6 +235,9 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
     let result = match (outcome, heard) {
         (Err(e), _) if !matches!(e.trouble, Trouble::Hung(_)) => return Err(e.into()),
         (_, Err(Symptom::NoEnd(heard))) if running => return Err(loops_on_eof(heard)),
+        (Ok(Err(e)), Err(Symptom::HungUpEarly)) if gave_up_early(e).is_some() => {
+            return Err(gave_up_early(e).expect("just matched"))
+        }
         (_, Err(symptom)) => return Err(diagnose(symptom, "answer_one_call()")),
         (Err(e), Ok(_)) => return Err(e.into()),
         (Ok(result), Ok(echoed)) => (result, echoed),
@@ -253,6 +256,25 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
             .got(format!("Err({})", names::errno(e)))
             .phone("the caller said goodbye and hung up politely; that's how every call ends, not a fault.")
             .syscall("read() returning 0 is end of file: the caller hung up. Return Ok(count) there, not an Err.")),
+    }
+}
+
+/// `answer_one_call` returned `e` right after the greeting: the errors that
+/// name their cause. `EAGAIN` on a line with no timeouts is `O_NONBLOCK`;
+/// `EPIPE` before the caller hung up is the service's own shutdown(Write).
+fn gave_up_early(e: Errno) -> Option<Failure> {
+    match e {
+        Errno::EAGAIN => Some(Failure::new("ch08.nonblocking", "answer_one_call() made the line non-blocking and hung up at \"nothing yet\"")
+            .expected("\"hello, \" said back: read() waits for the caller's words")
+            .got("the greeting, then end of file: answer_one_call() returned Err(EAGAIN)")
+            .phone("the caller drew breath after the greeting and you put the phone down.")
+            .syscall("with O_NONBLOCK (fcntl F_SETFL, SOCK_NONBLOCK, accept4) read() fails with EAGAIN whenever nothing has arrived yet; waiting on many callers that way is Part IV (poll). Here leave the line blocking.")),
+        Errno::EPIPE => Some(Failure::new("ch08.said-over-too-soon", "answer_one_call() shut its talking half after the greeting")
+            .expected("\"hello, \" said back")
+            .got("the greeting, then end of file: the echo failed with Err(EPIPE)")
+            .phone("you said \"over\" after your greeting, so you could not repeat anything the caller said.")
+            .syscall("no shutdown(Write) in an echo service: the caller says \"that's all\" (read() returns 0), then you simply return, and dropping the line closes it.")),
+        _ => None,
     }
 }
 
@@ -321,11 +343,13 @@ const MEGABYTE: usize = 1024 * 1024;
 /// return.
 fn check_service(answer: &Answer) -> Result<String, Failure> {
     let (phone, number) = open_phone()?;
+    // The check keeps the phone too, to ask the kernel about it afterwards.
+    let phone = Arc::new(phone);
     let callers = thread::spawn(move || three_callers(&number));
-    let serve = answer.serve;
+    let (serve, lent) = (answer.serve, Arc::clone(&phone));
     let outcome = learner::call(chapter(), "serve", move || {
         let mut log = Vec::new();
-        let result = serve(&phone, 3, GREETING, &mut |r| log.push(r));
+        let result = serve(&lent, 3, GREETING, &mut |r| log.push(r));
         (result, log)
     });
     let heard = callers
@@ -345,6 +369,20 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
         Err(e) => return Err(e.into()),
         Ok(done) => done,
     };
+    if !still_on(&phone) {
+        let what = match (&result, &heard) {
+            (Err(e), _) => format!(
+                "serve() returned Err({}) after {} call(s)",
+                names::errno(*e),
+                log.len()
+            ),
+            (_, Err((n, symptom))) => format!("caller {n}: {}", describe(symptom)),
+            _ => format!("{} call(s) answered", log.len()),
+        };
+        return Err(switched_off(&format!(
+            "{what}; afterwards SO_ACCEPTCONN = 0"
+        )));
+    }
     if let Err(e) = result {
         return Err(Failure::new("ch08.caller-error-ends-service", "serve() stopped when one caller went wrong")
             .expected("all 3 callers answered; caller 2's reset logged and forgotten")
@@ -353,6 +391,9 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
             .syscall("don't use `?` on answer_one_call()'s result in serve(): hand it to log() and accept the next caller. Only accept()'s own errors end the service."));
     }
     if let Err((n, symptom)) = heard {
+        if ringing_unanswered(&phone) && log.iter().all(|r| r.is_err()) {
+            return Err(talks_on_phone(n, &symptom, &log));
+        }
         if log.len() < 3 {
             return Err(Failure::new("ch08.one-caller-only", format!("serve() stopped answering before caller {n}"))
                 .expected("3 callers answered, one after another")
@@ -375,10 +416,41 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
             .phone("every call belongs in the log, the good ones and the bad ones, once each.")
             .syscall("call log(answer_one_call(line, greeting)) once per caller, with whatever it returned."));
     }
+    if !still_on(&phone) || caller::dial(&number, PATIENCE).is_err() {
+        return Err(switched_off(
+            "after serve() returned, SO_ACCEPTCONN = 0: a fourth caller is refused",
+        ));
+    }
     Ok(
         "serve() answered 3 callers in a row (polite, slammed down mid-line, a megabyte without a newline), logged each and returned"
             .to_string(),
     )
+}
+
+/// `getsockopt(SO_ACCEPTCONN)`: is the service's phone still switched on?
+fn still_on(phone: &OwnedFd) -> bool {
+    dialtone_kit::kernel::switched_on(phone).unwrap_or(false)
+}
+
+/// Is a caller still ringing, never picked up (waiting in the backlog)?
+fn ringing_unanswered(phone: &OwnedFd) -> bool {
+    dialtone_kit::party::ready(phone, Duration::ZERO).unwrap_or(false)
+}
+
+fn switched_off(got: &str) -> Failure {
+    Failure::new("ch08.phone-switched-off", "serve() switched the service's phone off")
+        .expected("the listening phone still on (SO_ACCEPTCONN = 1) for the next caller, during serve() and after it")
+        .got(got.to_string())
+        .phone("you hung up the phone on the wall instead of the caller's line: nobody else can ring.")
+        .syscall("shutdown() and close() belong to the line accept() returned (answer_one_call drops it). serve() only borrows the phone: never shut it down.")
+}
+
+fn talks_on_phone(n: usize, symptom: &Symptom, log: &[nix::Result<u64>]) -> Failure {
+    Failure::new("ch08.talks-on-phone", "serve() answered on the wall phone, not on the caller's line")
+        .expected("each caller accept()ed, and their own line handed to answer_one_call()")
+        .got(format!("caller {n}: {}; still ringing, never picked up; log: {log:?}", describe(symptom)))
+        .phone("you picked up the phone's cord, not the call: the caller is still ringing.")
+        .syscall("the listening socket only hands out calls. line = accept(phone)?, then answer_one_call(line, ..); a copy of the phone (try_clone, dup) is still the phone, and write() on it fails (EPIPE).")
 }
 
 /// The three callers of the service check, one after another. On trouble:
