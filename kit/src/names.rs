@@ -51,7 +51,56 @@ pub fn errno_phone(e: Errno) -> &'static str {
     }
 }
 
+/// Bytes as text, the way a learner would print them: `"hello\n"` (Rust's
+/// `{:?}` of the text; bytes that aren't UTF-8 show as `\u{fffd}`).
+pub fn show(bytes: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+/// Like [`show`], but more than `most` bytes are only counted: `70000 bytes`.
+/// For a verdict's got/expected line, which must stay one readable line.
+pub fn show_or_count(bytes: &[u8], most: usize) -> String {
+    if bytes.len() > most {
+        return format!("{} bytes", bytes.len());
+    }
+    show(bytes)
+}
+
+/// The first `most` bytes, escaped byte by byte (`\xff`, `\n`) so binary
+/// garbage reads as what it is, then how many there were in all:
+/// `"hello"... (1048576 bytes)`; `nothing` for no bytes at all.
+pub fn quote(bytes: &[u8], most: usize) -> String {
+    if bytes.is_empty() {
+        return "nothing".into();
+    }
+    let head = &bytes[..bytes.len().min(most)];
+    let more = if bytes.len() > head.len() {
+        format!("... ({} bytes)", bytes.len())
+    } else {
+        String::new()
+    };
+    format!("\"{}\"{more}", head.escape_ascii())
+}
+
 /// `127.0.0.1:5000`, the way people write a number.
 pub fn addr(a: &SockaddrIn) -> String {
     format!("{}:{}", a.ip(), a.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The three ways bytes are quoted, exactly as the chapters printed them.
+    #[test]
+    fn bytes_read_as_the_chapters_printed_them() {
+        assert_eq!(show(b"hello\n"), r#""hello\n""#);
+        assert_eq!(show(&[0xff]), "\"\u{fffd}\"");
+        assert_eq!(show_or_count(b"hi", 48), r#""hi""#);
+        assert_eq!(show_or_count(&[b'x'; 49], 48), "49 bytes");
+        assert_eq!(quote(b"", 40), "nothing");
+        assert_eq!(quote(b"a\xff\n", 40), r#""a\xff\n""#);
+        let long = format!("\"{}\"... (41 bytes)", "y".repeat(40));
+        assert_eq!(quote(&[b'y'; 41], 40), long);
+    }
 }

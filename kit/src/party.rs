@@ -11,10 +11,13 @@
 //! Everything here is loopback-only and lets the kernel pick the port, so two
 //! tests (or two classmates) never fight over a number.
 
+use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
-    bind, connect, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+    bind, connect, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
+    SockaddrIn, SockaddrLike,
 };
+use nix::sys::time::{TimeVal, TimeValLike};
 use nix::unistd::read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -58,6 +61,43 @@ pub fn dial(number: &SockaddrIn) -> nix::Result<OwnedFd> {
     let phone = new_phone()?;
     connect(phone.as_raw_fd(), number)?;
     Ok(phone)
+}
+
+/// The other party dials `number` from a new phone, giving up after
+/// `ring_out` (usually [`crate::patience::RING_OUT`]). For a test caller: a
+/// learner's phone whose queue is full would keep a plain [`dial`] waiting
+/// for minutes, the caller re-sending its SYN.
+///
+/// `SO_SNDTIMEO` bounds a blocking `connect()`; on Linux one that runs out
+/// of that time fails with `EINPROGRESS`, reported here as `ETIMEDOUT`: the
+/// call rang out. The limit stays set on the phone, so each later `write`
+/// on it gives up after `ring_out` too; [`be_patient`] bounds reads as well.
+/// Any family the address is in (IPv4, IPv6, a Unix name), a stream phone.
+pub fn dial_within(number: &dyn SockaddrLike, ring_out: Duration) -> nix::Result<OwnedFd> {
+    let family = number.family().ok_or(Errno::EAFNOSUPPORT)?;
+    let caller = socket(family, SockType::Stream, SockFlag::empty(), None)?;
+    setsockopt(&caller, sockopt::SendTimeout, &timeval(ring_out))?;
+    match connect(caller.as_raw_fd(), number) {
+        Ok(()) => Ok(caller),
+        Err(Errno::EINPROGRESS) => Err(Errno::ETIMEDOUT),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets how long one read or write on `phone` may wait (`SO_RCVTIMEO`,
+/// `SO_SNDTIMEO`): after that the call fails with `EAGAIN` instead of
+/// waiting by the telephone for ever.
+pub fn be_patient<F: AsFd>(phone: &F, patience: Duration) -> nix::Result<()> {
+    let t = timeval(patience);
+    setsockopt(phone, sockopt::ReceiveTimeout, &t)?;
+    setsockopt(phone, sockopt::SendTimeout, &t)
+}
+
+/// A socket timeout's `timeval`; zero would mean "no limit", so it is at
+/// least a microsecond.
+fn timeval(limit: Duration) -> TimeVal {
+    let micros = i64::try_from(limit.as_micros()).unwrap_or(i64::MAX).max(1);
+    TimeVal::microseconds(micros)
 }
 
 /// Does `fd` have something to read within `within`? On a listening phone
@@ -130,7 +170,6 @@ pub fn ephemeral_range() -> Option<(u16, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::errno::Errno;
     use nix::unistd::write;
 
     /// A switched-on phone rings when dialled; a numbered one refuses.
