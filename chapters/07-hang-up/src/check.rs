@@ -24,9 +24,10 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::learner::{self, LearnerError, Trouble};
-use dialtone_kit::names;
-use dialtone_kit::{kernel, wire};
+use dialtone_kit::learner::LearnerError;
+use dialtone_kit::patience::{PEER_REPLY, SHOULD_RETURN_AT_ONCE as QUIET};
+use dialtone_kit::task::hung_means;
+use dialtone_kit::{kernel, learner_call, names, wire};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -46,12 +47,9 @@ pub struct Answer {
     pub ask_and_hear_back: fn(OwnedFd, &[u8]) -> nix::Result<Vec<u8>>,
 }
 
-/// How long a call may take where the classic mistake is to wait forever.
-/// A right answer takes milliseconds; two seconds keeps the slowest verdict
-/// (a call that never returns) well inside the chapter's promised time.
-const QUIET: Duration = Duration::from_secs(2);
-/// How long the check's end waits for its words to be read.
-const PATIENCE: Duration = Duration::from_secs(3);
+// QUIET: how long a call may take where the classic mistake is to wait for
+// ever. A right answer takes milliseconds; two seconds keeps the slowest
+// verdict (a call that never returns) well inside the chapter's 4 s.
 
 pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let mut passed = Passed::default();
@@ -95,12 +93,12 @@ fn speak(learner: &Arc<OwnedFd>, mine: OwnedFd, pieces: Vec<Vec<u8>>, end: End) 
     let learner = Arc::clone(learner);
     thread::spawn(move || {
         for piece in pieces {
-            wire::wait_until_drained(&*learner, PATIENCE);
+            wire::wait_until_drained(&*learner, PEER_REPLY);
             if wire::say_all(&mine, &piece).is_err() {
                 return None;
             }
         }
-        wire::wait_until_drained(&*learner, PATIENCE);
+        wire::wait_until_drained(&*learner, PEER_REPLY);
         match end {
             End::Close => None,
             End::Slam => {
@@ -124,28 +122,15 @@ enum End {
     Over,
 }
 
+/// Bytes in a verdict: as text, or counted when there are too many to read.
 fn show(bytes: &[u8]) -> String {
-    if bytes.len() > 40 {
-        return format!(
-            "{:?}... ({} bytes)",
-            String::from_utf8_lossy(&bytes[..24]),
-            bytes.len()
-        );
-    }
-    format!("{:?}", String::from_utf8_lossy(bytes))
+    names::show_or_count(bytes, 40)
 }
 
 fn show_result(r: &nix::Result<Vec<u8>>) -> String {
     match r {
         Ok(b) => format!("Ok({})", show(b)),
         Err(e) => format!("Err({})", names::errno(*e)),
-    }
-}
-
-fn hung_means(e: LearnerError, mistake: impl FnOnce() -> Failure) -> Failure {
-    match e.trouble {
-        Trouble::Hung(_) => mistake(),
-        _ => e.into(),
     }
 }
 
@@ -173,8 +158,8 @@ fn peek<F: AsFd>(fd: &F) -> Option<nix::Result<usize>> {
 // -------------------------------------------------------------------- hear_out
 
 fn hear_out(answer: &Answer, line: &Arc<OwnedFd>) -> Result<nix::Result<Vec<u8>>, LearnerError> {
-    let (f, line) = (answer.hear_out, Arc::clone(line));
-    learner::call_within(chapter(), "hear_out", QUIET, move || f(&line))
+    let line = Arc::clone(line);
+    learner_call!(chapter(), answer.hear_out(&line), within = QUIET)
 }
 
 /// Calls `hear_out` on a line the check speaks `pieces` on, then ends with
@@ -322,7 +307,7 @@ fn over_and_waiting(answer: &Answer) -> Result<String, Failure> {
         ));
     }
     match wire::say_all(&*learner, b"roger") {
-        Ok(()) if wire::wait_until_queued(&mine, 5, PATIENCE) => {}
+        Ok(()) if wire::wait_until_queued(&mine, 5, PEER_REPLY) => {}
         other => {
             return Err(lent_line_ended(format!(
                 "a reply on it failed: {}",
@@ -411,7 +396,7 @@ impl Machine {
 
     fn question(&self) -> Result<Vec<u8>, Failure> {
         self.question
-            .recv_timeout(PATIENCE + PATIENCE)
+            .recv_timeout(PEER_REPLY + PEER_REPLY)
             .map_err(|_| {
                 exchange_trouble("the self-check's end of the line stopped answering")
                     .expected("its report within 6 s")
@@ -444,7 +429,7 @@ fn hear_question(mine: &OwnedFd, returned: &AtomicBool) -> (Vec<u8>, bool) {
 /// "fine, " and "thanks" as two reads, then the check's own "over".
 fn answer_and_say_over(mine: &OwnedFd, view: &Mutex<Option<OwnedFd>>) {
     let drained = || {
-        let deadline = Instant::now() + PATIENCE;
+        let deadline = Instant::now() + PEER_REPLY;
         while Instant::now() < deadline {
             match view.lock().ok().as_deref() {
                 Some(Some(v)) if wire::queued(v).is_ok_and(|q| q > 0) => {}
@@ -464,7 +449,6 @@ fn answer_and_say_over(mine: &OwnedFd, view: &Mutex<Option<OwnedFd>>) {
 
 /// 6. A question, "over", an answer in two pieces, a hang-up.
 fn the_question(answer: &Answer) -> Result<String, Failure> {
-    let f = answer.ask_and_hear_back;
     let p = pair()?;
     let raw = p.caller.as_raw_fd();
     let target = kernel::fd_target(raw).unwrap_or_default();
@@ -476,9 +460,11 @@ fn the_question(answer: &Answer) -> Result<String, Failure> {
     let machine = Machine::start(p.callee, view);
     let question = b"how are you?";
     let line = p.caller;
-    let outcome = learner::call_within(chapter(), "ask_and_hear_back", QUIET, move || {
-        f(line, question)
-    });
+    let outcome = learner_call!(
+        chapter(),
+        answer.ask_and_hear_back(line, question),
+        within = QUIET
+    );
     let said_over = machine.learner_returned();
     let got = outcome.map_err(|e| {
         hung_means(e, || {
@@ -608,11 +594,10 @@ fn no_shutdown() -> Failure {
 ///    so every `send()` now fails with `EPIPE` (and, without `MSG_NOSIGNAL`
 ///    or Rust's ignored `SIGPIPE`, would kill the process).
 fn a_dead_line(answer: &Answer) -> Result<String, Failure> {
-    let f = answer.ask_and_hear_back;
     let p = pair()?;
     drop(p.callee);
     let _ = nix::sys::socket::send(p.caller.as_raw_fd(), b"?", MsgFlags::MSG_NOSIGNAL);
-    if !wire::wait_until_dead(&p.caller, PATIENCE) {
+    if !wire::wait_until_dead(&p.caller, PEER_REPLY) {
         return Err(
             exchange_trouble("the self-check's test line didn't go dead")
                 .expected("a reset within 3 s of talking to a closed phone")
@@ -621,9 +606,11 @@ fn a_dead_line(answer: &Answer) -> Result<String, Failure> {
     }
     let speech: &'static [u8] = b"hello? are you there?";
     let line = p.caller;
-    let got = learner::call_within(chapter(), "ask_and_hear_back", QUIET, move || {
-        f(line, speech)
-    })
+    let got = learner_call!(
+        chapter(),
+        answer.ask_and_hear_back(line, speech),
+        within = QUIET
+    )
     .map_err(|e| hung_means(e, || eof_loop("ask_and_hear_back")))?;
     if let Ok(a) = &got {
         return Err(Failure::new("ch07.vanished-ignored", "ask_and_hear_back() said all was well on a dead line")

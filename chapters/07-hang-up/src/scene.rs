@@ -11,17 +11,15 @@
 //! transcript is the same on every run.
 
 use crate::check::Answer;
+use dialtone_kit::patience::SCENE_SETTLES as PATIENCE;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, learner, names, wire};
+use dialtone_kit::{args, learner_call, names, wire};
 use nix::errno::Errno;
 use nix::sys::socket::{send, shutdown, MsgFlags, Shutdown};
 use nix::unistd::{read, write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
-
-const PATIENCE: Duration = Duration::from_secs(5);
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     args::none(s.chapter, args)?;
@@ -41,10 +39,6 @@ fn call() -> Result<wire::Pair, SceneError> {
         "a loopback call (socket, bind 127.0.0.1:0, listen, connect, accept)",
         "Check that loopback works on this machine.",
     ))
-}
-
-fn show(bytes: &[u8]) -> String {
-    format!("{:?}", String::from_utf8_lossy(bytes))
 }
 
 fn dropped() -> &'static str {
@@ -74,7 +68,7 @@ fn dial_tone(s: &mut Scene) -> SceneResult {
         let what = if n == 0 {
             "end of file".to_string()
         } else {
-            show(&buf[..n])
+            names::show(&buf[..n])
         };
         s.step(
             Who::You,
@@ -101,7 +95,7 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.step(
         Who::You,
         "ask a question",
-        &format!("write(fd {y}, {}, 16) = {n}", show(question)),
+        &format!("write(fd {y}, {}, 16) = {n}", names::show(question)),
     )?;
     // ANCHOR: half_close
     shutdown(you.as_raw_fd(), Shutdown::Write).map_err(sys("shutdown(SHUT_WR)", dropped()))?;
@@ -111,8 +105,9 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         "say \"over\": done talking, still listening",
         &format!("shutdown(fd {y}, SHUT_WR) = 0"),
     )?;
-    let (line, hear_out) = (Arc::clone(&friend), answer.hear_out);
-    let heard = learner::call(s.chapter, "hear_out", move || hear_out(&line))?.map_err(sys(
+    s.hold("half-closed: ss -tn shows your end in FIN-WAIT-2, the other in CLOSE-WAIT")?;
+    let line = Arc::clone(&friend);
+    let heard = learner_call!(s.chapter, answer.hear_out(&line))?.map_err(sys(
         "hear_out()",
         "Your hear_out() returned the kernel's error.",
     ))?;
@@ -122,12 +117,12 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         s.step(
             Who::Callee,
             "hears something other than your question",
-            &format!("hear_out(fd {f}) = Ok({})", show(&heard)),
+            &format!("hear_out(fd {f}) = Ok({})", names::show(&heard)),
         )?;
         return Err(SceneError::Unexpected(format!(
             "You said {} and then \"over\", but hear_out() returned {}: it should read until read() returns 0. `cargo run -- check 7` explains.",
-            show(question),
-            show(&heard)
+            names::show(question),
+            names::show(&heard)
         )));
     }
     s.step(
@@ -135,7 +130,7 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         "hears you out, to the end of your question",
         &format!(
             "hear_out(fd {f}) = Ok({}): read() returned 0 after it",
-            show(&heard)
+            names::show(&heard)
         ),
     )?;
     let n = write(&*friend, b"ten past nine").map_err(sys("write()", dropped()))?;
@@ -151,7 +146,7 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.step(
         Who::You,
         "hear the answer",
-        &format!("read(fd {y}, buf, 64) = {n} {}", show(&buf[..n])),
+        &format!("read(fd {y}, buf, 64) = {n} {}", names::show(&buf[..n])),
     )?;
     s.note("a half-closed line still carries the other way: that is what shutdown() is for")?;
     drop(you);
@@ -176,12 +171,10 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         Ok(question) // friend is dropped here: close()
     });
     // ANCHOR: ask
-    let ask = answer.ask_and_hear_back;
-    let heard = learner::call(s.chapter, "ask_and_hear_back", move || ask(you, question))?
-        .map_err(sys(
-            "ask_and_hear_back()",
-            "Your ask_and_hear_back() returned the kernel's error.",
-        ))?;
+    let heard = learner_call!(s.chapter, answer.ask_and_hear_back(you, question))?.map_err(sys(
+        "ask_and_hear_back()",
+        "Your ask_and_hear_back() returned the kernel's error.",
+    ))?;
     // ANCHOR_END: ask
     let asked = clerk
         .join()
@@ -194,8 +187,8 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         "ask, say \"over\", hear the answer, hang up",
         &format!(
             "ask_and_hear_back(fd {y}, {}) = Ok({})",
-            show(question),
-            show(&heard)
+            names::show(question),
+            names::show(&heard)
         ),
     )?;
     s.step(
@@ -203,7 +196,7 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         "heard the question to its end, answered, hung up",
         &format!(
             "read(fd {f}) until 0 = {}, write(\"ten past nine\"), close(fd {f})",
-            show(&asked)
+            names::show(&asked)
         ),
     )?;
     s.pause()?;
@@ -237,14 +230,14 @@ fn ears_shut(s: &mut Scene) -> SceneResult {
     s.step(
         Who::Callee,
         "talks on, unaware",
-        &format!("write(fd {f}, {}, 12) = {n}", show(words)),
+        &format!("write(fd {f}, {}, 12) = {n}", names::show(words)),
     )?;
     wire::wait_until_queued(&you, words.len(), PATIENCE);
     let n = read(&you, &mut buf).map_err(sys("read()", dropped()))?;
     s.step(
         Who::You,
         "listen again",
-        &format!("read(fd {y}, buf, 64) = {n} {}", show(&buf[..n])),
+        &format!("read(fd {y}, buf, 64) = {n} {}", names::show(&buf[..n])),
     )?;
     s.note("on Linux SHUT_RD is no reset and no \"cover your ears\": words that arrive later are still delivered. Only SHUT_WR tells the other side anything")?;
     s.pause()?;
@@ -265,7 +258,7 @@ fn unread_words(s: &mut Scene) -> SceneResult {
     s.step(
         Who::Callee,
         "says one more thing",
-        &format!("write(fd {f}, {}, 14) = {n}", show(words)),
+        &format!("write(fd {f}, {}, 14) = {n}", names::show(words)),
     )?;
     wire::wait_until_queued(&you, words.len(), PATIENCE);
     drop(you);
@@ -388,6 +381,7 @@ fn off_the_hook(s: &mut Scene) -> SceneResult {
             wire::handsets_on(&you)
         ),
     )?;
+    s.hold("two descriptors, one socket inode: two handsets on one line")?;
     drop(you);
     s.step(
         Who::You,
