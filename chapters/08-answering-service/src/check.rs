@@ -12,8 +12,9 @@
 use crate::caller::{self, Heard};
 use crate::{chapter, GREETING};
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::learner::{self, Trouble};
-use dialtone_kit::names;
+use dialtone_kit::learner::Trouble;
+use dialtone_kit::patience::{PEER_REPLY, SERVICE_REPLY as PATIENCE};
+use dialtone_kit::{learner_call, names};
 use nix::errno::Errno;
 use nix::sys::socket::{accept, bind, listen, setsockopt, sockopt, Backlog, SockaddrIn};
 use nix::sys::time::TimeVal;
@@ -37,8 +38,8 @@ pub struct Answer {
     pub serve: Serve,
 }
 
-/// How long a caller waits for any one thing (a greeting, an echo, the end).
-const PATIENCE: Duration = Duration::from_secs(2);
+// PATIENCE: how long a caller waits for any one thing (a greeting, an echo,
+// the end).
 
 pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let mut passed = Passed::default();
@@ -91,9 +92,8 @@ fn check_short_write(answer: &Answer) -> Result<String, Failure> {
         }
         caller::hear_the_end(&listener, 2 * BIG)
     });
-    let send_all = answer.send_all;
     let said = Arc::clone(&payload);
-    let outcome = learner::call(chapter(), "send_all", move || {
+    let outcome = learner_call!(chapter(), answer.send_all, move |send_all| {
         let result = send_all(&line, &said);
         drop(line); // hang up, so the listener hears the end
         result
@@ -223,8 +223,7 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
         }
         (result, running)
     });
-    let answer_one_call = answer.answer_one_call;
-    let outcome = learner::call(chapter(), "answer_one_call", move || {
+    let outcome = learner_call!(chapter(), answer.answer_one_call, move |answer_one_call| {
         let result = answer_one_call(line, GREETING);
         returned.store(true, Ordering::SeqCst);
         result
@@ -235,8 +234,13 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
     let result = match (outcome, heard) {
         (Err(e), _) if !matches!(e.trouble, Trouble::Hung(_)) => return Err(e.into()),
         (_, Err(Symptom::NoEnd(heard))) if running => return Err(loops_on_eof(heard)),
-        (Ok(Err(e)), Err(Symptom::HungUpEarly)) if gave_up_early(e).is_some() => {
-            return Err(gave_up_early(e).expect("just matched"))
+        // EAGAIN on a line with no timeouts: only O_NONBLOCK says that,
+        // whichever piece the caller had got to.
+        (Ok(Err(Errno::EAGAIN)), Err(_)) => {
+            return Err(gave_up_early(Errno::EAGAIN, false).expect("EAGAIN has a verdict"))
+        }
+        (Ok(Err(e)), Err(Symptom::HungUpEarly)) if gave_up_early(e, running).is_some() => {
+            return Err(gave_up_early(e, running).expect("just matched"))
         }
         (_, Err(symptom)) => return Err(diagnose(symptom, "answer_one_call()")),
         (Err(e), Ok(_)) => return Err(e.into()),
@@ -259,10 +263,17 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
     }
 }
 
-/// `answer_one_call` returned `e` right after the greeting: the errors that
-/// name their cause. `EAGAIN` on a line with no timeouts is `O_NONBLOCK`;
-/// `EPIPE` before the caller hung up is the service's own shutdown(Write).
-fn gave_up_early(e: Errno) -> Option<Failure> {
+/// The caller heard end of file right after the greeting and
+/// `answer_one_call` returned `e`: the evidence that names a cause. `EAGAIN`
+/// on a line with no timeouts is `O_NONBLOCK`. End of file while the function
+/// was still `running` (it still held the line), or `EPIPE` before the caller
+/// hung up, is the service's own shutdown(Write).
+fn gave_up_early(e: Errno, running: bool) -> Option<Failure> {
+    let e = if e != Errno::EAGAIN && running {
+        Errno::EPIPE
+    } else {
+        e
+    };
     match e {
         Errno::EAGAIN => Some(Failure::new("ch08.nonblocking", "answer_one_call() made the line non-blocking and hung up at \"nothing yet\"")
             .expected("\"hello, \" said back: read() waits for the caller's words")
@@ -288,12 +299,10 @@ fn check_reset(answer: &Answer) -> Result<String, Failure> {
         let _ = caller::slam_down(caller_phone);
         result
     });
-    let answer_one_call = answer.answer_one_call;
-    let outcome = learner::call_within(
+    let outcome = learner_call!(
         chapter(),
-        "answer_one_call",
-        Duration::from_secs(3),
-        move || answer_one_call(line, GREETING),
+        answer.answer_one_call(line, GREETING),
+        within = PEER_REPLY
     );
     let heard = rude
         .join()
@@ -346,8 +355,8 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
     // The check keeps the phone too, to ask the kernel about it afterwards.
     let phone = Arc::new(phone);
     let callers = thread::spawn(move || three_callers(&number));
-    let (serve, lent) = (answer.serve, Arc::clone(&phone));
-    let outcome = learner::call(chapter(), "serve", move || {
+    let lent = Arc::clone(&phone);
+    let outcome = learner_call!(chapter(), answer.serve, move |serve| {
         let mut log = Vec::new();
         let result = serve(&lent, 3, GREETING, &mut |r| log.push(r));
         (result, log)
@@ -659,16 +668,7 @@ fn show_at(bytes: &[u8], at: usize) -> String {
 
 /// Bytes as a short, readable quote.
 fn show(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return "nothing".into();
-    }
-    let head = &bytes[..bytes.len().min(40)];
-    let more = if bytes.len() > head.len() {
-        format!("... ({} bytes)", bytes.len())
-    } else {
-        String::new()
-    };
-    format!("\"{}\"{more}", head.escape_ascii())
+    names::quote(bytes, 40)
 }
 
 // ---------------------------------------------------------------- plumbing

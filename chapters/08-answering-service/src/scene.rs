@@ -13,7 +13,10 @@ use crate::check::Answer;
 use crate::service::{self, BACKLOG, LIMITS};
 use crate::{chapter, GREETING};
 use dialtone_kit::args::{self, Flag, Mode};
-use dialtone_kit::learner::{self, LearnerError};
+use dialtone_kit::learner::LearnerError;
+use dialtone_kit::learner_call;
+// How long a caller in the scene waits for any one thing.
+use dialtone_kit::patience::PEER_REPLY as PATIENCE;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{kernel, names};
 use nix::sys::socket::{accept, SockaddrIn};
@@ -22,8 +25,6 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Duration;
 
-/// How long a caller in the scene waits for any one thing.
-const PATIENCE: Duration = Duration::from_secs(3);
 /// A megabyte: more than anyone should have to hold while waiting for a newline.
 const MEGABYTE: usize = 1024 * 1024;
 
@@ -34,23 +35,12 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     }
 }
 
-/// `--listen HOST:PORT`; a bare `--listen` means 127.0.0.1 on a free port,
-/// and `--listen 5000` means 127.0.0.1:5000. Only an address the user typed
-/// puts the service beyond this machine.
+/// `--listen HOST:PORT`, with the kit's one rule for every binary: a bare
+/// `--listen` means 127.0.0.1 on a free port, and `--listen PORT` means
+/// 127.0.0.1:PORT. Only an address the user typed puts the service beyond
+/// this machine, and the kit warns when it does.
 pub fn parse(args: &[String]) -> Result<Mode, SceneError> {
-    // `--help` wins wherever it is, even after a bare `--listen`.
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        return args::parse(chapter(), &["--help".to_string()], &LISTEN);
-    }
-    let mut args = args.to_vec();
-    match args.as_mut_slice() {
-        [flag] if flag == "--listen" => args.push("127.0.0.1:0".into()),
-        [flag, port] if flag == "--listen" && port.parse::<u16>().is_ok() => {
-            *port = format!("127.0.0.1:{port}")
-        }
-        _ => {}
-    }
-    args::parse(chapter(), &args, &LISTEN)
+    args::parse(chapter(), args, &LISTEN)
 }
 
 /// `--listen [HOST:]PORT`: answer real callers instead of the scene's.
@@ -58,7 +48,7 @@ pub const LISTEN: Flag = Flag {
     name: "--listen",
     example: "127.0.0.1:0",
     does: "run the answering service at HOST:PORT for real callers, until Ctrl-C",
-    note: "A bare --listen means 127.0.0.1 on a free port; --listen 5000 means 127.0.0.1:5000. Call it with nc, socat or python3.",
+    note: "A bare --listen means 127.0.0.1 on a free port, printed when it starts; --listen PORT means 127.0.0.1:PORT. Call it with nc, socat or python3.",
 };
 
 /// The answering service for real callers, until Ctrl-C.
@@ -73,12 +63,6 @@ fn listen_for_real(s: &mut Scene, answer: &Answer, number: &SockaddrIn) -> Scene
     ))?;
     for command in service::try_it(&number) {
         s.note(&command)?;
-    }
-    if !number.ip().is_loopback() {
-        s.note(&format!(
-            "you asked for {}: anyone who can reach this machine there can call",
-            number.ip()
-        ))?;
     }
     s.note(&format!(
         "each call gets one line in the log (on stderr); a caller silent for {} s is hung up on; Ctrl-C switches the service off",
@@ -166,8 +150,8 @@ fn first_call(s: &mut Scene, answer: &Answer, phone: &OwnedFd, number: &Sockaddr
         &format!("accept(fd {}) = fd {lfd}", phone.as_raw_fd()),
     )?;
     // ANCHOR: answer
-    let answer_one_call = answer.answer_one_call;
-    let call = start("answer_one_call", move || answer_one_call(line, GREETING));
+    let answer = *answer;
+    let call = start(move || learner_call!(chapter(), answer.answer_one_call(line, GREETING)));
     // ANCHOR_END: answer
     s.step(
         Who::You,
@@ -458,12 +442,11 @@ fn log_entry(
 
 // ----------------------------------------------------------------- plumbing
 
-/// Starts the learner's `function` on its own thread, under the chapter's timeout.
+/// Starts a call of the learner's (`learner_call!`) on a thread of its own.
 fn start<T: Send + 'static>(
-    function: &'static str,
-    f: impl FnOnce() -> T + Send + 'static,
+    call: impl FnOnce() -> Result<T, LearnerError> + Send + 'static,
 ) -> Receiver<Result<T, LearnerError>> {
-    spawn_result(move || learner::call(chapter(), function, f))
+    spawn_result(call)
 }
 
 /// Runs `f` on a thread of its own; its result arrives on the receiver.

@@ -8,10 +8,8 @@
 
 use crate::check::Answer;
 use crate::{chapter, GREETING};
-use dialtone_kit::args;
-use dialtone_kit::learner;
-use dialtone_kit::names;
 use dialtone_kit::scene::{sys, SceneError};
+use dialtone_kit::{args, learner_call, names};
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::socket::{bind, listen, setsockopt, sockopt, Backlog, SockaddrIn};
@@ -93,15 +91,20 @@ pub fn run(
     within: Duration,
     mut log: impl FnMut(String) + Send + 'static,
 ) -> Result<(), SceneError> {
-    let serve = answer.serve;
-    let result = learner::call_within(chapter(), "serve", within, move || {
-        let mut number = first_call;
-        let mut each_call = |outcome: nix::Result<u64>| {
-            log(log_line(number, &outcome, limits));
-            number += 1;
-        };
-        serve(&phone, callers, GREETING, &mut each_call)
-    })?;
+    let answer = *answer;
+    let result = learner_call!(
+        chapter(),
+        answer.serve,
+        move |serve| {
+            let mut number = first_call;
+            let mut each_call = |outcome: nix::Result<u64>| {
+                log(log_line(number, &outcome, limits));
+                number += 1;
+            };
+            serve(&phone, callers, GREETING, &mut each_call)
+        },
+        within = within
+    )?;
     result.map_err(sys(
         "serve(): accept",
         "The phone itself failed: check the system's limits (ulimit -n) and try again.",
