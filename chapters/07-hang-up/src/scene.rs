@@ -26,6 +26,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     s.title("Every call ends. How it ends tells the other side whether they heard everything.")?;
     dial_tone(s)?;
     half_close(s, answer)?;
+    ask_with_the_learners_code(s, answer)?;
     ears_shut(s)?;
     dead_line(s)?;
     unread_words(s)?;
@@ -151,8 +152,12 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.note("a half-closed line still carries the other way: that is what shutdown() is for")?;
     drop(you);
     s.pause()?;
+    Ok(())
+}
 
-    // The same conversation, with the learner's ask_and_hear_back().
+/// Beat 2, again: the same conversation, with the learner's ask_and_hear_back().
+fn ask_with_the_learners_code(s: &mut Scene, answer: &Answer) -> SceneResult {
+    let question = b"what time is it?";
     let wire::Pair {
         caller: you,
         callee: friend,

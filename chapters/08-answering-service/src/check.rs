@@ -12,7 +12,7 @@
 use crate::caller::{self, Heard};
 use crate::{chapter, GREETING};
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::learner::Trouble;
+use dialtone_kit::learner::{LearnerError, Trouble};
 use dialtone_kit::patience::{PEER_REPLY, SERVICE_REPLY as PATIENCE};
 use dialtone_kit::{learner_call, names};
 use nix::errno::Errno;
@@ -364,21 +364,46 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
     let heard = callers
         .join()
         .expect("the caller thread only talks; it can't panic");
-    let (result, log) = match outcome {
-        Err(e) if matches!(e.trouble, Trouble::Hung(_)) && heard.is_ok() => {
-            return Err(Failure::new(
-                "ch08.never-stops",
-                "serve() kept waiting after its last caller",
-            )
-            .expected("serve(phone, 3, ..) to return Ok(()) after answering 3 callers")
-            .got("still running (blocked in accept, waiting for a 4th caller)")
-            .phone("you were asked to take three calls, then go home.")
-            .syscall("loop `callers` times (for _ in 0..callers), not for ever."));
-        }
-        Err(e) => return Err(e.into()),
-        Ok(done) => done,
-    };
-    if !still_on(&phone) {
+    let (result, log) = finished_serving(outcome, heard.is_ok())?;
+    judge_service(&phone, &number, result, &log, heard)?;
+    Ok(
+        "serve() answered 3 callers in a row (polite, slammed down mid-line, a megabyte without a newline), logged each and returned"
+            .to_string(),
+    )
+}
+
+/// What serve() handed to log(), call by call.
+type Logged = Vec<nix::Result<u64>>;
+
+/// serve() returned (or hung: after its callers, that is never stopping).
+fn finished_serving(
+    outcome: Result<(nix::Result<()>, Logged), LearnerError>,
+    callers_happy: bool,
+) -> Result<(nix::Result<()>, Logged), Failure> {
+    match outcome {
+        Err(e) if matches!(e.trouble, Trouble::Hung(_)) && callers_happy => Err(Failure::new(
+            "ch08.never-stops",
+            "serve() kept waiting after its last caller",
+        )
+        .expected("serve(phone, 3, ..) to return Ok(()) after answering 3 callers")
+        .got("still running (blocked in accept, waiting for a 4th caller)")
+        .phone("you were asked to take three calls, then go home.")
+        .syscall("loop `callers` times (for _ in 0..callers), not for ever.")),
+        Err(e) => Err(e.into()),
+        Ok(done) => Ok(done),
+    }
+}
+
+/// What the callers heard, what serve() returned and logged, and the phone
+/// afterwards: each mistake's evidence, most telling first.
+fn judge_service(
+    phone: &OwnedFd,
+    number: &SockaddrIn,
+    result: nix::Result<()>,
+    log: &Logged,
+    heard: Result<(), (usize, Symptom)>,
+) -> Result<(), Failure> {
+    if !still_on(phone) {
         let what = match (&result, &heard) {
             (Err(e), _) => format!(
                 "serve() returned Err({}) after {} call(s)",
@@ -400,17 +425,7 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
             .syscall("don't use `?` on answer_one_call()'s result in serve(): hand it to log() and accept the next caller. Only accept()'s own errors end the service."));
     }
     if let Err((n, symptom)) = heard {
-        if ringing_unanswered(&phone) && log.iter().all(|r| r.is_err()) {
-            return Err(talks_on_phone(n, &symptom, &log));
-        }
-        if log.len() < 3 {
-            return Err(Failure::new("ch08.one-caller-only", format!("serve() stopped answering before caller {n}"))
-                .expected("3 callers answered, one after another")
-                .got(format!("serve() returned Ok(()) after {} call(s); caller {n}: {}", log.len(), describe(&symptom)))
-                .phone("the answering service took a call and then switched itself off.")
-                .syscall("put accept() and answer_one_call() in a loop that runs `callers` times; accept a new line each time round."));
-        }
-        return Err(diagnose(symptom, &format!("serve() (caller {n})")));
+        return Err(caller_trouble(phone, log, n, symptom));
     }
     let expected = [Some(10u64), None, Some(MEGABYTE as u64)];
     let fits = log.len() == 3
@@ -425,15 +440,27 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
             .phone("every call belongs in the log, the good ones and the bad ones, once each.")
             .syscall("call log(answer_one_call(line, greeting)) once per caller, with whatever it returned."));
     }
-    if !still_on(&phone) || caller::dial(&number, PATIENCE).is_err() {
+    if !still_on(phone) || caller::dial(number, PATIENCE).is_err() {
         return Err(switched_off(
             "after serve() returned, SO_ACCEPTCONN = 0: a fourth caller is refused",
         ));
     }
-    Ok(
-        "serve() answered 3 callers in a row (polite, slammed down mid-line, a megabyte without a newline), logged each and returned"
-            .to_string(),
-    )
+    Ok(())
+}
+
+/// Caller `n` noticed `symptom`, with the phone still on.
+fn caller_trouble(phone: &OwnedFd, log: &Logged, n: usize, symptom: Symptom) -> Failure {
+    if ringing_unanswered(phone) && log.iter().all(|r| r.is_err()) {
+        return talks_on_phone(n, &symptom, log);
+    }
+    if log.len() < 3 {
+        return Failure::new("ch08.one-caller-only", format!("serve() stopped answering before caller {n}"))
+            .expected("3 callers answered, one after another")
+            .got(format!("serve() returned Ok(()) after {} call(s); caller {n}: {}", log.len(), describe(&symptom)))
+            .phone("the answering service took a call and then switched itself off.")
+            .syscall("put accept() and answer_one_call() in a loop that runs `callers` times; accept a new line each time round.");
+    }
+    diagnose(symptom, &format!("serve() (caller {n})"))
 }
 
 /// `getsockopt(SO_ACCEPTCONN)`: is the service's phone still switched on?

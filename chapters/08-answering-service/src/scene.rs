@@ -209,7 +209,7 @@ fn next_callers(
     phone: OwnedFd,
     number: &SockaddrIn,
 ) -> SceneResult {
-    let (fd, at) = (phone.as_raw_fd(), names::addr(number));
+    let fd = phone.as_raw_fd();
     let phone_target = kernel::fd_target(fd);
     let (log_tx, log) = mpsc::channel();
     let answer = *answer;
@@ -233,31 +233,54 @@ fn next_callers(
         &format!("serve(fd {fd}, 2, greeting, log): your code, on its own thread"),
     )?;
 
-    // Caller 2 says half a line, hears it back, then slams the phone down.
+    rude_caller(s, number, &service, &log)?;
+    long_caller(s, number, &service, &log)?;
+    served(s, &service, fd, phone_target)
+}
+
+type Running = Receiver<Result<(), SceneError>>;
+
+/// Caller 2 says half a line, hears it back, then slams the phone down.
+fn rude_caller(
+    s: &mut Scene,
+    number: &SockaddrIn,
+    service: &Running,
+    log: &Receiver<String>,
+) -> SceneResult {
+    let at = names::addr(number);
     let rude = caller::dial(number, PATIENCE)
         .map_err(sys(format!("connect({at})"), "Is the phone on?"))?;
     let rfd = rude.as_raw_fd();
-    hear_greeting(&rude, &service)?;
+    hear_greeting(&rude, service)?;
     s.step(
         Who::Caller,
         "a second caller dials and hears the greeting",
         &format!("connect(fd {rfd}, {at}) = 0; read(fd {rfd}) = the greeting"),
     )?;
-    echo(s, &rude, &service, b"half a li", "say half a line")?;
+    echo(s, &rude, service, b"half a li", "say half a line")?;
     caller::slam_down(rude).map_err(sys("setsockopt(SO_LINGER)", "Is it a socket?"))?;
     s.step(
         Who::Caller,
         "slam the phone down mid-line",
         &format!("setsockopt(fd {rfd}, SO_LINGER, on, 0 s); close(fd {rfd}): a reset (RST), not a goodbye"),
     )?;
-    log_entry(s, &log, &service)?;
+    log_entry(s, log, service)?;
     s.note("read() failed with ECONNRESET; serve() logged it and went back to accept(): one rude caller doesn't end the service")?;
+    Ok(())
+}
 
-    // Caller 3 says a megabyte without a newline, listening all the while.
+/// Caller 3 says a megabyte without a newline, listening all the while.
+fn long_caller(
+    s: &mut Scene,
+    number: &SockaddrIn,
+    service: &Running,
+    log: &Receiver<String>,
+) -> SceneResult {
+    let at = names::addr(number);
     let long = caller::dial(number, PATIENCE)
         .map_err(sys(format!("connect({at})"), "Is the phone on?"))?;
     let lfd = long.as_raw_fd();
-    hear_greeting(&long, &service)?;
+    hear_greeting(&long, service)?;
     s.step(
         Who::Caller,
         "a third caller dials and hears the greeting",
@@ -266,7 +289,7 @@ fn next_callers(
     let heard = megabyte(&long);
     if heard.len() != MEGABYTE || heard.iter().any(|&b| b != b'z') {
         return Err(went_wrong(
-            &service,
+            service,
             format!(
                 "The third caller said 1048576 bytes of 'z' and heard {} bytes back.",
                 heard.len()
@@ -279,10 +302,19 @@ fn next_callers(
         &format!("write(fd {lfd}, {MEGABYTE} bytes) on one thread, read() on another: {MEGABYTE} bytes back, all 'z'"),
     )?;
     s.note("it came back while it was still being said: a service that waited for the newline would be holding all of it")?;
-    hang_up_and_hear_the_end(s, &long, &service)?;
-    log_entry(s, &log, &service)?;
+    hang_up_and_hear_the_end(s, &long, service)?;
+    log_entry(s, log, service)?;
     drop(long);
+    Ok(())
+}
 
+/// serve() returns after its callers, and its phone is off the wall.
+fn served(
+    s: &mut Scene,
+    service: &Running,
+    fd: std::os::fd::RawFd,
+    phone_target: Option<String>,
+) -> SceneResult {
     match service.recv_timeout(chapter().timeout() + Duration::from_secs(1)) {
         Ok(result) => result?,
         Err(_) => {
