@@ -13,16 +13,17 @@ use crate::caller::{self, Heard};
 use crate::{chapter, GREETING};
 use dialtone_kit::check::{Failure, Passed};
 use dialtone_kit::learner::{LearnerError, Trouble};
-use dialtone_kit::patience::{PEER_REPLY, SERVICE_REPLY as PATIENCE};
-use dialtone_kit::{learner_call, names};
+use dialtone_kit::patience::SERVICE_REPLY as PATIENCE;
+use dialtone_kit::{learner_call, names, task};
 use nix::errno::Errno;
 use nix::sys::socket::{accept, bind, listen, setsockopt, sockopt, Backlog, SockaddrIn};
 use nix::sys::time::TimeVal;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What `serve` hands each call's result to.
 pub type Log<'a> = &'a mut dyn FnMut(nix::Result<u64>);
@@ -212,6 +213,7 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
     let line = accept(&phone).map_err(setup("accept"))?;
     let returned = Arc::new(AtomicBool::new(false));
     let still_running = Arc::clone(&returned);
+    let started = Instant::now();
     let talk = thread::spawn(move || {
         let result = conversation(&caller_phone);
         // Was the learner's function still running when the caller gave up?
@@ -223,14 +225,20 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
         }
         (result, running)
     });
-    let outcome = learner_call!(chapter(), answer.answer_one_call, move |answer_one_call| {
-        let result = answer_one_call(line, GREETING);
-        returned.store(true, Ordering::SeqCst);
-        result
+    let answer = *answer;
+    let call = in_background(move || {
+        learner_call!(chapter(), answer.answer_one_call, move |answer_one_call| {
+            let _done = SetOnDrop(returned); // on a return or a panic
+            answer_one_call(line, GREETING)
+        })
     });
     let (heard, running) = talk
         .join()
         .expect("the caller thread only talks; it can't panic");
+    if let (Err(Symptom::NoEnd(heard)), true) = (&heard, running) {
+        return Err(loops_on_eof(heard.clone()));
+    }
+    let outcome = outcome_of(&call, task!(answer.answer_one_call).name, started);
     let result = match (outcome, heard) {
         (Err(e), _) if !matches!(e.trouble, Trouble::Hung(_)) => return Err(e.into()),
         (_, Err(Symptom::NoEnd(heard))) if running => return Err(loops_on_eof(heard)),
@@ -299,14 +307,13 @@ fn check_reset(answer: &Answer) -> Result<String, Failure> {
         let _ = caller::slam_down(caller_phone);
         result
     });
-    let outcome = learner_call!(
-        chapter(),
-        answer.answer_one_call(line, GREETING),
-        within = PEER_REPLY
-    );
+    let (started, answer) = (Instant::now(), *answer);
+    let call =
+        in_background(move || learner_call!(chapter(), answer.answer_one_call(line, GREETING)));
     let heard = rude
         .join()
         .expect("the caller thread only talks; it can't panic");
+    let outcome = outcome_of(&call, task!(answer.answer_one_call).name, started);
     match outcome {
         Ok(Ok(_)) | Ok(Err(_)) => heard
             .map(|()| "a caller who slammed the phone down mid-line got an Err back, not a crash or a hang".to_string())
@@ -356,14 +363,18 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
     let phone = Arc::new(phone);
     let callers = thread::spawn(move || three_callers(&number));
     let lent = Arc::clone(&phone);
-    let outcome = learner_call!(chapter(), answer.serve, move |serve| {
-        let mut log = Vec::new();
-        let result = serve(&lent, 3, GREETING, &mut |r| log.push(r));
-        (result, log)
+    let (started, answer) = (Instant::now(), *answer);
+    let call = in_background(move || {
+        learner_call!(chapter(), answer.serve, move |serve| {
+            let mut log = Vec::new();
+            let result = serve(&lent, 3, GREETING, &mut |r| log.push(r));
+            (result, log)
+        })
     });
     let heard = callers
         .join()
         .expect("the caller thread only talks; it can't panic");
+    let outcome = outcome_of(&call, task!(answer.serve).name, started);
     let (result, log) = finished_serving(outcome, heard.is_ok())?;
     judge_service(&phone, &number, result, &log, heard)?;
     Ok(
@@ -699,6 +710,48 @@ fn show(bytes: &[u8]) -> String {
 }
 
 // ---------------------------------------------------------------- plumbing
+
+/// Once its callers are done, a right answer returns at once (it hung up,
+/// or took its last call): the check waits this long, not a whole timeout,
+/// so a verdict about a function that never returns lands in seconds.
+const GRACE: Duration = Duration::from_secs(1);
+
+type Running<T> = mpsc::Receiver<Result<T, LearnerError>>;
+
+/// Starts a learner call (`learner_call!`, under the chapter's timeout) on
+/// a thread of its own, so the check's callers can give their evidence
+/// first.
+fn in_background<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, LearnerError> + Send + 'static,
+) -> Running<T> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(call());
+    });
+    rx
+}
+
+/// The learner call's result, waiting at most [`GRACE`] now that the
+/// callers are done; still running then, it is reported as hung.
+fn outcome_of<T>(call: &Running<T>, function: &str, started: Instant) -> Result<T, LearnerError> {
+    call.recv_timeout(GRACE).unwrap_or_else(|_| {
+        Err(LearnerError {
+            chapter: chapter(),
+            function: function.to_string(),
+            trouble: Trouble::Hung(started.elapsed()),
+        })
+    })
+}
+
+/// Sets the flag when dropped: the learner's function has returned (or
+/// panicked), so it no longer holds the line.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
 
 fn all_byte_values() -> Vec<u8> {
     (0..=255u8).collect()
