@@ -48,7 +48,7 @@ pub const LISTEN: Flag = Flag {
     name: "--listen",
     example: "127.0.0.1:0",
     does: "run the answering service at HOST:PORT for real callers, until Ctrl-C",
-    note: "A bare --listen means 127.0.0.1 on a free port, printed when it starts; --listen PORT means 127.0.0.1:PORT. Call it with nc, socat or python3.",
+    note: "--listen alone picks a free port and prints it; --listen PORT is 127.0.0.1:PORT",
 };
 
 /// The answering service for real callers, until Ctrl-C.
