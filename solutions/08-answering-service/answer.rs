@@ -70,12 +70,27 @@ pub fn serve(
 ) -> nix::Result<()> {
     // ANCHOR: serve
     for _ in 0..callers {
-        let line = match accept(phone) {
-            Ok(line) => line,
-            // Interrupted, or a caller who gave up while still ringing:
-            // neither is the phone's fault. Wait for the next one.
-            Err(Errno::EINTR | Errno::ECONNABORTED) => continue,
-            Err(e) => return Err(e),
+        let line = loop {
+            match accept(phone) {
+                Ok(line) => break line,
+                // Interrupted, or trouble with the call that was ringing (it
+                // gave up, or its network went away): not the phone's fault,
+                // and no caller was answered, so pick up again. accept(2)
+                // asks Linux servers to retry on these.
+                Err(
+                    Errno::EINTR
+                    | Errno::ECONNABORTED
+                    | Errno::EPROTO
+                    | Errno::ENETDOWN
+                    | Errno::ENOPROTOOPT
+                    | Errno::EHOSTDOWN
+                    | Errno::ENONET
+                    | Errno::EHOSTUNREACH
+                    | Errno::EOPNOTSUPP
+                    | Errno::ENETUNREACH,
+                ) => continue,
+                Err(e) => return Err(e),
+            }
         };
         // Whatever this caller did (hung up, slammed the phone down, stopped
         // listening), it is logged and the service goes on.

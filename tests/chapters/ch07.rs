@@ -5,6 +5,7 @@
 
 use ch07_hang_up::{chapter, check, scene};
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::{shutdown, Shutdown};
 use nix::unistd::read;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -189,6 +190,99 @@ fn a_swallowed_reset_is_caught() {
     assert!(f.got.contains("half a sent"), "{f}");
 }
 
+/// Mistake: each read() replaces what was heard instead of adding to it.
+#[test]
+fn overwriting_instead_of_appending_is_caught() {
+    fn overwrites(line: &OwnedFd) -> nix::Result<Vec<u8>> {
+        let mut heard = Vec::new();
+        let mut buf = [0u8; 512];
+        loop {
+            match read(line, &mut buf)? {
+                0 => return Ok(heard),
+                n => heard = buf[..n].to_vec(), // should be extend_from_slice
+            }
+        }
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            hear_out: overwrites,
+            ..SOLUTION
+        }),
+        "ch07.overwritten",
+    );
+    assert!(f.got.contains("brief."), "{f}");
+    assert!(f.syscall.contains("extend_from_slice"), "{f}");
+}
+
+/// Mistake: reading into a Vec with capacity but no length: read() gets an
+/// empty buffer and returns 0 at once, which looks like end of file.
+#[test]
+fn reading_into_an_empty_vec_is_caught() {
+    fn empty_vec(line: &OwnedFd) -> nix::Result<Vec<u8>> {
+        let mut heard = Vec::new();
+        let mut buf: Vec<u8> = Vec::with_capacity(4096); // len 0!
+        loop {
+            match read(line, &mut buf)? {
+                0 => return Ok(heard),
+                n => heard.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            hear_out: empty_vec,
+            ..SOLUTION
+        }),
+        "ch07.empty-buffer",
+    );
+    assert!(f.syscall.contains("buf.len()"), "{f}");
+}
+
+/// Mistake (a flag): the line made non-blocking "so it can't hang", and
+/// EAGAIN taken for the end of the speech.
+#[test]
+fn a_non_blocking_line_is_caught() {
+    fn nonblocking(line: &OwnedFd) -> nix::Result<Vec<u8>> {
+        fcntl(line, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        let mut heard = Vec::new();
+        let mut buf = [0u8; 512];
+        loop {
+            match read(line, &mut buf) {
+                Ok(0) | Err(Errno::EAGAIN) => return Ok(heard),
+                Ok(n) => heard.extend_from_slice(&buf[..n]),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            hear_out: nonblocking,
+            ..SOLUTION
+        }),
+        "ch07.nonblocking",
+    );
+    assert!(f.syscall.contains("O_NONBLOCK"), "{f}");
+}
+
+/// Mistake (the wrong socket shut down, a later step's call): hear_out()
+/// "hangs up properly" on the line it was only lent.
+#[test]
+fn hear_out_hanging_up_the_lent_line_is_caught() {
+    fn hangs_up_too(line: &OwnedFd) -> nix::Result<Vec<u8>> {
+        let heard = solution::hear_out(line)?;
+        shutdown(line.as_raw_fd(), Shutdown::Both)?; // "and hang up"
+        Ok(heard)
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            hear_out: hangs_up_too,
+            ..SOLUTION
+        }),
+        "ch07.hear-out-hung-up",
+    );
+    assert!(f.got.contains("end of file"), "{f}");
+}
+
 // ------------------------------------------------------------- ask_and_hear_back
 
 /// Mistake: ask, then wait for the answer without saying "over".
@@ -296,6 +390,68 @@ fn ignoring_a_dead_line_is_caught() {
     );
 }
 
+/// Mistake: shutdown(Read) instead of Write: nothing is sent, so the other
+/// side never hears "over", and your own read() returns 0 at once. The
+/// verdict names the wrong half, within the chapter's time.
+#[test]
+fn shutting_the_reading_half_is_caught_in_time() {
+    fn covers_ears_only(line: OwnedFd, question: &[u8]) -> nix::Result<Vec<u8>> {
+        solution::say_all(&line, question)?;
+        shutdown(line.as_raw_fd(), Shutdown::Read)?; // should be Write
+        solution::hear_out(&line)
+    }
+    let start = Instant::now();
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            ask_and_hear_back: covers_ears_only,
+            ..SOLUTION
+        }),
+        "ch07.wrong-half",
+    );
+    let took = start.elapsed();
+    assert!(took < chapter().timeout(), "took {took:?}: {f}");
+    assert!(f.syscall.contains("Shutdown::Read"), "{f}");
+}
+
+/// Mistake: "over" said first, then the question (the calls in the wrong order).
+#[test]
+fn saying_over_before_the_question_is_caught() {
+    fn over_first(line: OwnedFd, question: &[u8]) -> nix::Result<Vec<u8>> {
+        shutdown(line.as_raw_fd(), Shutdown::Write)?;
+        solution::say_all(&line, question)?;
+        solution::hear_out(&line)
+    }
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            ask_and_hear_back: over_first,
+            ..SOLUTION
+        }),
+        "ch07.over-too-soon",
+    );
+    assert!(f.got.contains("EPIPE"), "{f}");
+}
+
+/// Mistake (a dup'd descriptor): closing a copy as the way to say "over".
+/// The call ends only when its last descriptor closes, so nothing is sent.
+#[test]
+fn closing_a_copy_as_over_is_caught() {
+    fn closes_a_copy(line: OwnedFd, question: &[u8]) -> nix::Result<Vec<u8>> {
+        solution::say_all(&line, question)?;
+        drop(line.try_clone().map_err(|_| Errno::EMFILE)?); // "hang up the extension"
+        solution::hear_out(&line)
+    }
+    let start = Instant::now();
+    let f = expect_mistake(
+        check::run(&check::Answer {
+            ask_and_hear_back: closes_a_copy,
+            ..SOLUTION
+        }),
+        "ch07.no-shutdown",
+    );
+    assert!(start.elapsed() < chapter().timeout(), "{f}");
+    assert!(f.syscall.contains("copy"), "{f}");
+}
+
 // ------------------------------------------------------------- the scene
 
 /// The scene, played with the reference answer: the book shows this snapshot.
@@ -309,6 +465,10 @@ fn transcript() {
         "= Ok(\"ten past nine\")",
         "MSG_NOSIGNAL) = -1 EPIPE",
         "handsets on this line: 2",
+        "F_DUPFD_CLOEXEC",
+        "= 12 \"still there?\"",
+        "unread: your kernel sends a reset",
+        "16) = -1 ECONNRESET",
         "-1 EAGAIN",
         "handsets on this line: 0",
     ] {

@@ -13,12 +13,14 @@ use dialtone_kit::child::run_limited;
 use dialtone_kit::kernel;
 use dialtone_kit::scene::SceneError;
 use nix::errno::Errno;
-use nix::sys::socket::{accept, recv, send, MsgFlags, SockaddrIn};
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::socket::{accept, recv, send, MsgFlags, Shutdown, SockaddrIn};
 use nix::unistd::{read, write};
-use std::os::fd::{IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -451,6 +453,114 @@ fn a_missing_log_entry_is_caught() {
     assert!(f.got.contains("2 call(s)"), "{f}");
 }
 
+/// Mistake (a flag): the line made non-blocking "so a silent caller can't
+/// hang the service": read() fails with EAGAIN before the caller speaks.
+#[test]
+fn a_non_blocking_line_is_caught() {
+    fn nonblocking(line: OwnedFd, greeting: &str) -> nix::Result<u64> {
+        fcntl(&line, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+        solution::answer_one_call(line, greeting)
+    }
+    let f = expect_mistake(check::run(&with_answer(nonblocking)), "ch08.nonblocking");
+    assert!(
+        f.got.contains("EAGAIN") && f.syscall.contains("O_NONBLOCK"),
+        "{f}"
+    );
+}
+
+/// Mistake (chapter 7's call in the wrong place): "over" said right after
+/// the greeting, so nothing can be said back.
+#[test]
+fn saying_over_after_the_greeting_is_caught() {
+    fn over_at_once(line: OwnedFd, greeting: &str) -> nix::Result<u64> {
+        greet(&line, greeting)?;
+        nix::sys::socket::shutdown(line.as_raw_fd(), Shutdown::Write)?;
+        let (mut echoed, mut chunk) = (0, [0u8; 4096]);
+        loop {
+            let n = read(&line, &mut chunk)?;
+            if n == 0 {
+                return Ok(echoed);
+            }
+            solution::send_all(&line, &chunk[..n])?;
+            echoed += n as u64;
+        }
+    }
+    let f = expect_mistake(
+        check::run(&with_answer(over_at_once)),
+        "ch08.said-over-too-soon",
+    );
+    assert!(f.got.contains("EPIPE"), "{f}");
+}
+
+/// Mistake (the wrong socket shut down): the service "hangs up properly"
+/// on its own phone once the callers are answered.
+#[test]
+fn switching_the_phone_off_after_the_callers_is_caught() {
+    fn switches_off(
+        phone: &OwnedFd,
+        callers: usize,
+        greeting: &str,
+        log: &mut dyn FnMut(nix::Result<u64>),
+    ) -> nix::Result<()> {
+        solution::serve(phone, callers, greeting, log)?;
+        nix::sys::socket::shutdown(phone.as_raw_fd(), Shutdown::Both) // "and hang up"
+    }
+    let f = expect_mistake(
+        check::run(&with_serve(switches_off)),
+        "ch08.phone-switched-off",
+    );
+    assert!(f.got.contains("SO_ACCEPTCONN = 0"), "{f}");
+}
+
+/// Mistake (chapter 5's lesson missed): the wall phone shut down after the
+/// first accept, as if picking up ended its job. The next caller is refused.
+#[test]
+fn switching_the_phone_off_after_one_caller_is_caught() {
+    fn one_and_off(
+        phone: &OwnedFd,
+        callers: usize,
+        greeting: &str,
+        log: &mut dyn FnMut(nix::Result<u64>),
+    ) -> nix::Result<()> {
+        for _ in 0..callers {
+            let line = accept(phone)?;
+            nix::sys::socket::shutdown(phone.as_raw_fd(), Shutdown::Both)?; // "got one"
+            log(solution::answer_one_call(line, greeting));
+        }
+        Ok(())
+    }
+    expect_mistake(
+        check::run(&with_serve(one_and_off)),
+        "ch08.phone-switched-off",
+    );
+}
+
+/// Mistake (a dup'd descriptor): a copy of the wall phone handed to
+/// answer_one_call() instead of the line accept() returns.
+#[test]
+fn talking_on_the_wall_phone_is_caught() {
+    fn phone_as_line(
+        phone: &OwnedFd,
+        callers: usize,
+        greeting: &str,
+        log: &mut dyn FnMut(nix::Result<u64>),
+    ) -> nix::Result<()> {
+        for _ in 0..callers {
+            let line = phone.try_clone().map_err(|_| Errno::EMFILE)?; // should be accept(phone)
+            log(solution::answer_one_call(line, greeting));
+        }
+        Ok(())
+    }
+    let f = expect_mistake(
+        check::run(&with_serve(phone_as_line)),
+        "ch08.talks-on-phone",
+    );
+    assert!(
+        f.got.contains("never picked up") && f.syscall.contains("accept(phone)"),
+        "{f}"
+    );
+}
+
 // ------------------------------------------------------------ the scene
 
 /// The scene, played with the reference answer: the book shows this snapshot.
@@ -556,7 +666,7 @@ fn listen_defaults_to_loopback() {
 /// A port already in use is one line saying so (exit 1), not a panic.
 #[test]
 fn a_port_in_use_is_one_line() {
-    let busy = service::open(&SockaddrIn::new(127, 0, 0, 1, 0), Duration::from_secs(1))
+    let busy = service::open(&SockaddrIn::new(127, 0, 0, 1, 0), service::LIMITS)
         .expect("a free loopback port is always available");
     let number = kernel::own_number(&busy).expect("a bound socket has a number");
     let args = vec![
@@ -609,26 +719,45 @@ struct Running {
     done: Receiver<Result<(), SceneError>>,
 }
 
-fn start_service(callers: usize, send_patience: Duration) -> Running {
-    let phone = service::open(&SockaddrIn::new(127, 0, 0, 1, 0), send_patience)
+/// The limits the tests' services run with: `send` as given, and an idle
+/// limit long enough for any test caller but a silent one.
+fn limits(send: Duration) -> service::Limits {
+    service::Limits {
+        send,
+        idle: Duration::from_secs(10),
+    }
+}
+
+fn start_service(callers: usize, limits: service::Limits) -> Running {
+    let (log_tx, log) = mpsc::channel();
+    let (number, done) = start_service_logging(callers, limits, move |l| {
+        let _ = log_tx.send(l);
+    });
+    Running { number, log, done }
+}
+
+/// The reference service on a thread, handing each log line to `log`.
+fn start_service_logging(
+    callers: usize,
+    limits: service::Limits,
+    log: impl FnMut(String) + Send + 'static,
+) -> (SockaddrIn, Receiver<Result<(), SceneError>>) {
+    let phone = service::open(&SockaddrIn::new(127, 0, 0, 1, 0), limits)
         .expect("a free loopback port is always available");
     let number = kernel::own_number(&phone).expect("a bound socket has a number");
-    let (log_tx, log) = mpsc::channel();
     let (done_tx, done) = mpsc::channel();
     thread::spawn(move || {
         let result = service::run(
             &SOLUTION,
             phone,
-            callers,
-            1,
+            (callers, 1),
+            limits,
             Duration::from_secs(60),
-            move |l| {
-                let _ = log_tx.send(l);
-            },
+            log,
         );
         let _ = done_tx.send(result);
     });
-    Running { number, log, done }
+    (number, done)
 }
 
 impl Running {
@@ -652,7 +781,7 @@ fn greeting_line() -> Vec<u8> {
 #[test]
 fn bad_callers_leave_the_service_running() {
     let patience = Duration::from_secs(5);
-    let service = start_service(6, Duration::from_millis(300));
+    let service = start_service(6, limits(Duration::from_millis(300)));
     let n = service.number;
     let dial = || caller::dial(&n, patience).expect("the service's phone is on");
     let greeted = |p: &OwnedFd| assert_eq!(caller::hear_line(p), Heard::All(greeting_line()));
@@ -726,7 +855,7 @@ fn bad_callers_leave_the_service_running() {
         "call 2: echoed 4096 bytes",
         "call 3: echoed 9 bytes",
         "call 4: the caller slammed the phone down mid-call (ECONNRESET)",
-        "call 5: the caller stopped listening",
+        "call 5: the caller said nothing for 10 s (the idle limit) or stopped listening for 0.3 s",
         "call 6: echoed 13 bytes",
     ]) {
         assert!(
@@ -734,6 +863,127 @@ fn bad_callers_leave_the_service_running() {
             "{line:?} should start with {needle:?}"
         );
     }
+}
+
+/// One polite caller: the greeting, a line, "that's all", and the end.
+fn polite_call(number: &SockaddrIn, patience: Duration, words: &[u8]) -> Result<(), String> {
+    let phone = caller::dial(number, patience).map_err(|e| format!("connect: {e}"))?;
+    match caller::hear_line(&phone) {
+        Heard::All(g) if g == greeting_line() => {}
+        other => return Err(format!("greeting: {other:?}")),
+    }
+    caller::say(&phone, words).map_err(|e| format!("write: {e}"))?;
+    caller::done_talking(&phone).map_err(|e| format!("shutdown: {e}"))?;
+    match caller::hear_the_end(&phone, 1024) {
+        Heard::All(b) if b == words => Ok(()),
+        other => Err(format!("echo: {other:?}")),
+    }
+}
+
+/// Issue: a backlog of 8 reset callers who arrived together. With the
+/// backlog at SOMAXCONN, 200 callers dialling at the same moment are all
+/// answered, one after another, and none is reset.
+#[test]
+fn two_hundred_callers_at_once_are_all_answered() {
+    const CROWD: usize = 200;
+    let service = start_service(CROWD, limits(Duration::from_secs(5)));
+    let number = service.number;
+    let start = Arc::new(Barrier::new(CROWD));
+    let callers: Vec<_> = (0..CROWD)
+        .map(|i| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                polite_call(
+                    &number,
+                    Duration::from_secs(20),
+                    format!("caller {i}\n").as_bytes(),
+                )
+            })
+        })
+        .collect();
+    let failed: Vec<String> = callers
+        .into_iter()
+        .filter_map(|c| c.join().expect("a caller thread doesn't panic").err())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {CROWD} callers failed: {failed:#?}",
+        failed.len()
+    );
+    let log = service.finish();
+    assert_eq!(log.len(), CROWD);
+    assert!(
+        log.iter().all(|l| l.contains("; the caller hung up")),
+        "{log:#?}"
+    );
+}
+
+/// Issue: one silent caller blocked the service for ever. Now the idle
+/// limit hangs up on them, says so in the log, and the caller waiting
+/// behind them is answered.
+#[test]
+fn a_silent_caller_is_dropped_after_the_idle_limit() {
+    let idle = Duration::from_millis(500);
+    let limits = service::Limits {
+        send: Duration::from_secs(5),
+        idle,
+    };
+    let service = start_service(2, limits);
+    let patience = Duration::from_secs(10);
+    let silent = caller::dial(&service.number, patience).expect("the service's phone is on");
+    assert_eq!(caller::hear_line(&silent), Heard::All(greeting_line()));
+    // The next caller rings while the silent one holds the line.
+    let started = Instant::now();
+    polite_call(&service.number, patience, b"my turn?\n").expect("the second caller is answered");
+    let waited = started.elapsed();
+    // The idle clock started as the greeting went out, a moment before
+    // this caller dialled; without the limit it would wait out its patience.
+    assert!(
+        waited >= idle / 2 && waited < patience - Duration::from_secs(2),
+        "the second caller waited {waited:?}, the idle limit is {idle:?}"
+    );
+    // The silent caller heard the service hang up (end of file).
+    assert_eq!(caller::hear_the_end(&silent, 1024), Heard::All(vec![]));
+    let log = service.finish();
+    assert!(
+        log[0].starts_with("call 1: the caller said nothing for 0.5 s (the idle limit)"),
+        "{log:#?}"
+    );
+    assert!(log[1].starts_with("call 2: echoed 9 bytes"), "{log:#?}");
+}
+
+/// Issue: with its log reader gone (`2> >(head -1)`), the service died
+/// (`eprintln!` panics on EPIPE). A log line that can't be written is
+/// dropped; every caller is still answered.
+#[test]
+fn a_log_nobody_reads_never_stops_the_service() {
+    let (reader, writer) = nix::unistd::pipe().expect("a pipe");
+    drop(reader); // the reader went away: every write now fails with EPIPE
+    let mut log = std::fs::File::from(writer);
+    let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&failed);
+    {
+        use std::io::Write;
+        assert!(writeln!(log, "probe").is_err(), "the pipe has no reader");
+    }
+    let (number, done) = start_service_logging(3, limits(Duration::from_secs(5)), move |line| {
+        service::log_to(&mut log, &line);
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    for i in 0..3 {
+        polite_call(
+            &number,
+            Duration::from_secs(5),
+            format!("call {i}\n").as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("caller {i} should be answered: {e}"));
+    }
+    match done.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(())) => {}
+        other => panic!("the service should finish its calls: {other:?}"),
+    }
+    assert_eq!(failed.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
 
 // ------------------------------------------- callers nobody here wrote
@@ -802,7 +1052,7 @@ fn nc_is_answered() {
             "netcat-openbsd",
         );
     }
-    let service = start_service(1, Duration::from_secs(5));
+    let service = start_service(1, limits(Duration::from_secs(5)));
     let port = service.number.port().to_string();
     // -N: shut down the sending side at the end of stdin, so the service sees
     // end of file, hangs up, and nc exits.
@@ -828,7 +1078,7 @@ fn socat_is_answered() {
     let Some(socat) = tool("socat", "socat") else {
         return;
     };
-    let service = start_service(1, Duration::from_secs(5));
+    let service = start_service(1, limits(Duration::from_secs(5)));
     let garbage: Vec<u8> = (0..1024u32).map(|i| (255 - i % 256) as u8).collect();
     let heard = run(
         Command::new(&socat).args([
@@ -856,7 +1106,7 @@ fn python_is_answered() {
     let Some(python) = tool("python3", "python3") else {
         return;
     };
-    let service = start_service(3, Duration::from_secs(5));
+    let service = start_service(3, limits(Duration::from_secs(5)));
     let port = service.number.port();
     let megabyte = format!(
         "import socket, sys, threading\n\

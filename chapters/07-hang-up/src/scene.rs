@@ -1,32 +1,35 @@
 //! The scene of chapter 7, narrated line by line.
 //!
-//! Four short calls on loopback, each ending differently: a friend who hangs
+//! Six short calls on loopback, each ending differently: a friend who hangs
 //! up (your `read` returns 0, and keeps returning 0); a question finished
 //! with `shutdown(Write)` and answered (the half-close, with the learner's
-//! `hear_out` and `ask_and_hear_back`); talking into a line the other side
-//! has hung up (`EPIPE`, no `SIGPIPE`); and a handset left off the hook (a
-//! duplicated descriptor keeps the line busy). Every step waits for the
-//! kernel state it prints, so the transcript is the same on every run.
+//! `hear_out` and `ask_and_hear_back`); `shutdown(Read)`, which sends
+//! nothing and still lets later words in; talking into a line the other side
+//! has hung up (`EPIPE`, no `SIGPIPE`); a `close()` with words unread, which
+//! is a reset; and a handset left off the hook (a duplicated descriptor keeps
+//! the line busy). Every step waits for the kernel state it prints, so the
+//! transcript is the same on every run.
 
 use crate::check::Answer;
+use dialtone_kit::patience::SCENE_SETTLES as PATIENCE;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, learner, names, wire};
+use dialtone_kit::{args, learner_call, names, wire};
 use nix::errno::Errno;
 use nix::sys::socket::{send, shutdown, MsgFlags, Shutdown};
 use nix::unistd::{read, write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
-
-const PATIENCE: Duration = Duration::from_secs(5);
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     args::none(s.chapter, args)?;
     s.title("Every call ends. How it ends tells the other side whether they heard everything.")?;
     dial_tone(s)?;
     half_close(s, answer)?;
+    ask_with_the_learners_code(s, answer)?;
+    ears_shut(s)?;
     dead_line(s)?;
+    unread_words(s)?;
     off_the_hook(s)?;
     s.moral()?;
     Ok(())
@@ -37,10 +40,6 @@ fn call() -> Result<wire::Pair, SceneError> {
         "a loopback call (socket, bind 127.0.0.1:0, listen, connect, accept)",
         "Check that loopback works on this machine.",
     ))
-}
-
-fn show(bytes: &[u8]) -> String {
-    format!("{:?}", String::from_utf8_lossy(bytes))
 }
 
 fn dropped() -> &'static str {
@@ -70,7 +69,7 @@ fn dial_tone(s: &mut Scene) -> SceneResult {
         let what = if n == 0 {
             "end of file".to_string()
         } else {
-            show(&buf[..n])
+            names::show(&buf[..n])
         };
         s.step(
             Who::You,
@@ -97,7 +96,7 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.step(
         Who::You,
         "ask a question",
-        &format!("write(fd {y}, {}, 16) = {n}", show(question)),
+        &format!("write(fd {y}, {}, 16) = {n}", names::show(question)),
     )?;
     // ANCHOR: half_close
     shutdown(you.as_raw_fd(), Shutdown::Write).map_err(sys("shutdown(SHUT_WR)", dropped()))?;
@@ -107,8 +106,9 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         "say \"over\": done talking, still listening",
         &format!("shutdown(fd {y}, SHUT_WR) = 0"),
     )?;
-    let (line, hear_out) = (Arc::clone(&friend), answer.hear_out);
-    let heard = learner::call(s.chapter, "hear_out", move || hear_out(&line))?.map_err(sys(
+    s.hold("half-closed: ss -tn shows your end in FIN-WAIT-2, the other in CLOSE-WAIT")?;
+    let line = Arc::clone(&friend);
+    let heard = learner_call!(s.chapter, answer.hear_out(&line))?.map_err(sys(
         "hear_out()",
         "Your hear_out() returned the kernel's error.",
     ))?;
@@ -118,12 +118,12 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         s.step(
             Who::Callee,
             "hears something other than your question",
-            &format!("hear_out(fd {f}) = Ok({})", show(&heard)),
+            &format!("hear_out(fd {f}) = Ok({})", names::show(&heard)),
         )?;
         return Err(SceneError::Unexpected(format!(
             "You said {} and then \"over\", but hear_out() returned {}: it should read until read() returns 0. `cargo run -- check 7` explains.",
-            show(question),
-            show(&heard)
+            names::show(question),
+            names::show(&heard)
         )));
     }
     s.step(
@@ -131,7 +131,7 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         "hears you out, to the end of your question",
         &format!(
             "hear_out(fd {f}) = Ok({}): read() returned 0 after it",
-            show(&heard)
+            names::show(&heard)
         ),
     )?;
     let n = write(&*friend, b"ten past nine").map_err(sys("write()", dropped()))?;
@@ -147,13 +147,17 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.step(
         Who::You,
         "hear the answer",
-        &format!("read(fd {y}, buf, 64) = {n} {}", show(&buf[..n])),
+        &format!("read(fd {y}, buf, 64) = {n} {}", names::show(&buf[..n])),
     )?;
     s.note("a half-closed line still carries the other way: that is what shutdown() is for")?;
     drop(you);
     s.pause()?;
+    Ok(())
+}
 
-    // The same conversation, with the learner's ask_and_hear_back().
+/// Beat 2, again: the same conversation, with the learner's ask_and_hear_back().
+fn ask_with_the_learners_code(s: &mut Scene, answer: &Answer) -> SceneResult {
+    let question = b"what time is it?";
     let wire::Pair {
         caller: you,
         callee: friend,
@@ -172,12 +176,10 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         Ok(question) // friend is dropped here: close()
     });
     // ANCHOR: ask
-    let ask = answer.ask_and_hear_back;
-    let heard = learner::call(s.chapter, "ask_and_hear_back", move || ask(you, question))?
-        .map_err(sys(
-            "ask_and_hear_back()",
-            "Your ask_and_hear_back() returned the kernel's error.",
-        ))?;
+    let heard = learner_call!(s.chapter, answer.ask_and_hear_back(you, question))?.map_err(sys(
+        "ask_and_hear_back()",
+        "Your ask_and_hear_back() returned the kernel's error.",
+    ))?;
     // ANCHOR_END: ask
     let asked = clerk
         .join()
@@ -190,8 +192,8 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         "ask, say \"over\", hear the answer, hang up",
         &format!(
             "ask_and_hear_back(fd {y}, {}) = Ok({})",
-            show(question),
-            show(&heard)
+            names::show(question),
+            names::show(&heard)
         ),
     )?;
     s.step(
@@ -199,14 +201,99 @@ fn half_close(s: &mut Scene, answer: &Answer) -> SceneResult {
         "heard the question to its end, answered, hung up",
         &format!(
             "read(fd {f}) until 0 = {}, write(\"ten past nine\"), close(fd {f})",
-            show(&asked)
+            names::show(&asked)
         ),
     )?;
     s.pause()?;
     Ok(())
 }
 
-/// Beat 3: talking into a line the other side has hung up.
+/// Beat 3: `shutdown(Read)` sends nothing and ends nothing. Your own read()
+/// says 0 while nothing is waiting; words that arrive later still come in
+/// (Linux; POSIX leaves it open). The other side is never told.
+fn ears_shut(s: &mut Scene) -> SceneResult {
+    let wire::Pair {
+        caller: you,
+        callee: friend,
+    } = call()?;
+    let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
+    shutdown(you.as_raw_fd(), Shutdown::Read).map_err(sys("shutdown(SHUT_RD)", dropped()))?;
+    s.step(
+        Who::You,
+        "stop reading (SHUT_RD): nothing is sent, the other side isn't told",
+        &format!("shutdown(fd {y}, SHUT_RD) = 0"),
+    )?;
+    let mut buf = [0u8; 64];
+    let n = read(&you, &mut buf).map_err(sys("read()", dropped()))?;
+    s.step(
+        Who::You,
+        "listen",
+        &format!("read(fd {y}, buf, 64) = {n}: nothing is waiting, so 0 at once"),
+    )?;
+    let words = b"still there?";
+    let n = write(&friend, words).map_err(sys("write()", dropped()))?;
+    s.step(
+        Who::Callee,
+        "talks on, unaware",
+        &format!("write(fd {f}, {}, 12) = {n}", names::show(words)),
+    )?;
+    wire::wait_until_queued(&you, words.len(), PATIENCE);
+    let n = read(&you, &mut buf).map_err(sys("read()", dropped()))?;
+    s.step(
+        Who::You,
+        "listen again",
+        &format!("read(fd {y}, buf, 64) = {n} {}", names::show(&buf[..n])),
+    )?;
+    s.note("on Linux SHUT_RD is no reset and no \"cover your ears\": words that arrive later are still delivered. Only SHUT_WR tells the other side anything")?;
+    s.pause()?;
+    Ok(())
+}
+
+/// Beat 5: closing with words unread is a reset, even from a live program
+/// (RFC 2525 section 2.17; Linux's tcp_close). The graceful close is
+/// shutdown(Write), read to end of file, then close.
+fn unread_words(s: &mut Scene) -> SceneResult {
+    let wire::Pair {
+        caller: you,
+        callee: friend,
+    } = call()?;
+    let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
+    let words = b"one more thing";
+    let n = write(&friend, words).map_err(sys("write()", dropped()))?;
+    s.step(
+        Who::Callee,
+        "says one more thing",
+        &format!("write(fd {f}, {}, 14) = {n}", names::show(words)),
+    )?;
+    wire::wait_until_queued(&you, words.len(), PATIENCE);
+    drop(you);
+    s.step(
+        Who::You,
+        "hang up without listening",
+        &format!("close(fd {y}) with 14 bytes unread: your kernel sends a reset (RST)"),
+    )?;
+    let mut buf = [0u8; 16];
+    let first = read(&friend, &mut buf);
+    s.step(
+        Who::Callee,
+        "listen",
+        &format!("read(fd {f}, buf, 16) = {}", shown(&first)),
+    )?;
+    let second = send(friend.as_raw_fd(), b"hello?", MsgFlags::MSG_NOSIGNAL);
+    s.step(
+        Who::Callee,
+        "talk into the reset line",
+        &format!(
+            "send(fd {f}, \"hello?\", 6, MSG_NOSIGNAL) = {}",
+            shown(&second)
+        ),
+    )?;
+    s.note("after a reset the first error is ECONNRESET, then EPIPE. A graceful close has no unread words: shutdown(Write), read to end of file, then close()")?;
+    s.pause()?;
+    Ok(())
+}
+
+/// Beat 4: talking into a line the other side has hung up.
 fn dead_line(s: &mut Scene) -> SceneResult {
     let wire::Pair {
         caller: you,
@@ -273,12 +360,13 @@ fn dead_line(s: &mut Scene) -> SceneResult {
 
 fn shown(r: &nix::Result<usize>) -> String {
     match r {
+        Ok(0) => "0: end of file".to_string(),
         Ok(n) => n.to_string(),
         Err(e) => format!("-1 {} ({})", names::errno(*e), names::errno_phone(*e)),
     }
 }
 
-/// Beat 4: a handset left off the hook keeps the line busy.
+/// Beat 6: a handset left off the hook keeps the line busy.
 fn off_the_hook(s: &mut Scene) -> SceneResult {
     let wire::Pair {
         caller: you,
@@ -286,17 +374,19 @@ fn off_the_hook(s: &mut Scene) -> SceneResult {
     } = call()?;
     let (y, f) = (you.as_raw_fd(), friend.as_raw_fd());
     // ANCHOR: extension
-    let extension = you.try_clone()?; // dup(): a second handset on the same line
+    // try_clone() is dup() that also sets close-on-exec (F_DUPFD_CLOEXEC)
+    let extension = you.try_clone()?; // a second handset on the same line
                                       // ANCHOR_END: extension
     let e = extension.as_raw_fd();
     s.step(
         Who::You,
         "pick up the extension in the other room",
         &format!(
-            "dup(fd {y}) = fd {e}; handsets on this line: {}",
+            "fcntl(fd {y}, F_DUPFD_CLOEXEC, 3) = fd {e}; handsets on this line: {}",
             wire::handsets_on(&you)
         ),
     )?;
+    s.hold("two descriptors, one socket inode: two handsets on one line")?;
     drop(you);
     s.step(
         Who::You,

@@ -17,7 +17,7 @@
 #![forbid(unsafe_code)]
 
 use ch08_answering_service::caller::{self, Heard};
-use ch08_answering_service::service::{self, SEND_PATIENCE};
+use ch08_answering_service::service::{self, LIMITS};
 use ch08_answering_service::ANSWER;
 use dialtone_kit::kernel;
 use nix::sys::socket::{accept, SockaddrIn};
@@ -41,10 +41,17 @@ fn main() {
 
     // The answering service (your serve(), or the reference with --features solution).
     let ours = (|| {
-        let phone = service::open(&loopback, SEND_PATIENCE).map_err(|e| e.to_string())?;
+        let phone = service::open(&loopback, LIMITS).map_err(|e| e.to_string())?;
         let number = kernel::own_number(&phone).map_err(|e| e.to_string())?;
         let running = thread::spawn(move || {
-            service::run(&ANSWER, phone, 1, 1, Duration::from_secs(30), |_| {})
+            service::run(
+                &ANSWER,
+                phone,
+                (1, 1),
+                LIMITS,
+                Duration::from_secs(30),
+                |_| {},
+            )
         });
         // A refused call means the service already stopped: say why.
         let Ok(line) = caller::dial(&number, PATIENCE) else {
@@ -92,7 +99,7 @@ fn round_trips(line: &OwnedFd) -> Result<(u32, Duration), String> {
 }
 
 fn socat_round_trips(loopback: &SockaddrIn) -> Result<(u32, Duration), String> {
-    let phone = service::open(loopback, SEND_PATIENCE).map_err(|e| e.to_string())?;
+    let phone = service::open(loopback, LIMITS).map_err(|e| e.to_string())?;
     let number = kernel::own_number(&phone).map_err(|e| e.to_string())?;
     let child = Command::new("socat")
         .args([format!("TCP:127.0.0.1:{}", number.port()), "PIPE".into()])

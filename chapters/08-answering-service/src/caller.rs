@@ -7,12 +7,10 @@
 //! What a caller heard is returned as data ([`Heard`]), so the check can say
 //! which mistake it was.
 
+use dialtone_kit::party;
 use nix::errno::Errno;
 use nix::libc;
-use nix::sys::socket::{
-    connect, recv, setsockopt, shutdown, sockopt, MsgFlags, Shutdown, SockaddrIn,
-};
-use nix::sys::time::TimeVal;
+use nix::sys::socket::{recv, setsockopt, shutdown, sockopt, MsgFlags, Shutdown, SockaddrIn};
 use nix::unistd::read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -37,24 +35,16 @@ impl Heard {
     }
 }
 
-/// Installs a phone and dials `number`; every later read or write on it gives
-/// up after `patience`.
+/// Installs a phone and dials `number`, ringing for at most `patience`;
+/// every later read or write on it gives up after `patience` too.
 pub fn dial(number: &SockaddrIn, patience: Duration) -> nix::Result<OwnedFd> {
-    let phone = dialtone_kit::party::new_phone()?;
+    let phone = party::dial_within(number, patience)?;
     be_patient(&phone, patience)?;
-    connect(phone.as_raw_fd(), number)?;
     Ok(phone)
 }
 
-/// Sets how long one read or write on `phone` may wait (`SO_RCVTIMEO`, `SO_SNDTIMEO`).
-pub fn be_patient(phone: &OwnedFd, patience: Duration) -> nix::Result<()> {
-    let t = TimeVal::new(
-        patience.as_secs() as libc::time_t,
-        patience.subsec_micros() as libc::suseconds_t,
-    );
-    setsockopt(phone, sockopt::ReceiveTimeout, &t)?;
-    setsockopt(phone, sockopt::SendTimeout, &t)
-}
+/// Sets how long one read or write on a phone may wait (`SO_RCVTIMEO`, `SO_SNDTIMEO`).
+pub use dialtone_kit::party::be_patient;
 
 /// Says all of `bytes` (the caller's own write loop, shared with the checks).
 pub use dialtone_kit::wire::say_all as say;

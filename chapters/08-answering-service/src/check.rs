@@ -12,16 +12,18 @@
 use crate::caller::{self, Heard};
 use crate::{chapter, GREETING};
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::learner::{self, Trouble};
-use dialtone_kit::names;
+use dialtone_kit::learner::{LearnerError, Trouble};
+use dialtone_kit::patience::SERVICE_REPLY as PATIENCE;
+use dialtone_kit::{learner_call, names, task};
 use nix::errno::Errno;
 use nix::sys::socket::{accept, bind, listen, setsockopt, sockopt, Backlog, SockaddrIn};
 use nix::sys::time::TimeVal;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What `serve` hands each call's result to.
 pub type Log<'a> = &'a mut dyn FnMut(nix::Result<u64>);
@@ -37,8 +39,8 @@ pub struct Answer {
     pub serve: Serve,
 }
 
-/// How long a caller waits for any one thing (a greeting, an echo, the end).
-const PATIENCE: Duration = Duration::from_secs(2);
+// PATIENCE: how long a caller waits for any one thing (a greeting, an echo,
+// the end).
 
 pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let mut passed = Passed::default();
@@ -91,9 +93,8 @@ fn check_short_write(answer: &Answer) -> Result<String, Failure> {
         }
         caller::hear_the_end(&listener, 2 * BIG)
     });
-    let send_all = answer.send_all;
     let said = Arc::clone(&payload);
-    let outcome = learner::call(chapter(), "send_all", move || {
+    let outcome = learner_call!(chapter(), answer.send_all, move |send_all| {
         let result = send_all(&line, &said);
         drop(line); // hang up, so the listener hears the end
         result
@@ -212,6 +213,7 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
     let line = accept(&phone).map_err(setup("accept"))?;
     let returned = Arc::new(AtomicBool::new(false));
     let still_running = Arc::clone(&returned);
+    let started = Instant::now();
     let talk = thread::spawn(move || {
         let result = conversation(&caller_phone);
         // Was the learner's function still running when the caller gave up?
@@ -223,18 +225,31 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
         }
         (result, running)
     });
-    let answer_one_call = answer.answer_one_call;
-    let outcome = learner::call(chapter(), "answer_one_call", move || {
-        let result = answer_one_call(line, GREETING);
-        returned.store(true, Ordering::SeqCst);
-        result
+    let answer = *answer;
+    let call = in_background(move || {
+        learner_call!(chapter(), answer.answer_one_call, move |answer_one_call| {
+            let _done = SetOnDrop(returned); // on a return or a panic
+            answer_one_call(line, GREETING)
+        })
     });
     let (heard, running) = talk
         .join()
         .expect("the caller thread only talks; it can't panic");
+    if let (Err(Symptom::NoEnd(heard)), true) = (&heard, running) {
+        return Err(loops_on_eof(heard.clone()));
+    }
+    let outcome = outcome_of(&call, task!(answer.answer_one_call).name, started);
     let result = match (outcome, heard) {
         (Err(e), _) if !matches!(e.trouble, Trouble::Hung(_)) => return Err(e.into()),
         (_, Err(Symptom::NoEnd(heard))) if running => return Err(loops_on_eof(heard)),
+        // EAGAIN on a line with no timeouts: only O_NONBLOCK says that,
+        // whichever piece the caller had got to.
+        (Ok(Err(Errno::EAGAIN)), Err(_)) => {
+            return Err(gave_up_early(Errno::EAGAIN, false).expect("EAGAIN has a verdict"))
+        }
+        (Ok(Err(e)), Err(Symptom::HungUpEarly)) if gave_up_early(e, running).is_some() => {
+            return Err(gave_up_early(e, running).expect("just matched"))
+        }
         (_, Err(symptom)) => return Err(diagnose(symptom, "answer_one_call()")),
         (Err(e), Ok(_)) => return Err(e.into()),
         (Ok(result), Ok(echoed)) => (result, echoed),
@@ -256,6 +271,32 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
     }
 }
 
+/// The caller heard end of file right after the greeting and
+/// `answer_one_call` returned `e`: the evidence that names a cause. `EAGAIN`
+/// on a line with no timeouts is `O_NONBLOCK`. End of file while the function
+/// was still `running` (it still held the line), or `EPIPE` before the caller
+/// hung up, is the service's own shutdown(Write).
+fn gave_up_early(e: Errno, running: bool) -> Option<Failure> {
+    let e = if e != Errno::EAGAIN && running {
+        Errno::EPIPE
+    } else {
+        e
+    };
+    match e {
+        Errno::EAGAIN => Some(Failure::new("ch08.nonblocking", "answer_one_call() made the line non-blocking and hung up at \"nothing yet\"")
+            .expected("\"hello, \" said back: read() waits for the caller's words")
+            .got("the greeting, then end of file: answer_one_call() returned Err(EAGAIN)")
+            .phone("the caller drew breath after the greeting and you put the phone down.")
+            .syscall("with O_NONBLOCK (fcntl F_SETFL, SOCK_NONBLOCK, accept4) read() fails with EAGAIN whenever nothing has arrived yet; waiting on many callers that way is Part IV (poll). Here leave the line blocking.")),
+        Errno::EPIPE => Some(Failure::new("ch08.said-over-too-soon", "answer_one_call() shut its talking half after the greeting")
+            .expected("\"hello, \" said back")
+            .got("the greeting, then end of file: the echo failed with Err(EPIPE)")
+            .phone("you said \"over\" after your greeting, so you could not repeat anything the caller said.")
+            .syscall("no shutdown(Write) in an echo service: the caller says \"that's all\" (read() returns 0), then you simply return, and dropping the line closes it.")),
+        _ => None,
+    }
+}
+
 /// A caller who slams the phone down mid-line must not crash or freeze the service.
 fn check_reset(answer: &Answer) -> Result<String, Failure> {
     let (phone, number) = open_phone()?;
@@ -266,16 +307,13 @@ fn check_reset(answer: &Answer) -> Result<String, Failure> {
         let _ = caller::slam_down(caller_phone);
         result
     });
-    let answer_one_call = answer.answer_one_call;
-    let outcome = learner::call_within(
-        chapter(),
-        "answer_one_call",
-        Duration::from_secs(3),
-        move || answer_one_call(line, GREETING),
-    );
+    let (started, answer) = (Instant::now(), *answer);
+    let call =
+        in_background(move || learner_call!(chapter(), answer.answer_one_call(line, GREETING)));
     let heard = rude
         .join()
         .expect("the caller thread only talks; it can't panic");
+    let outcome = outcome_of(&call, task!(answer.answer_one_call).name, started);
     match outcome {
         Ok(Ok(_)) | Ok(Err(_)) => heard
             .map(|()| "a caller who slammed the phone down mid-line got an Err back, not a crash or a hang".to_string())
@@ -321,30 +359,75 @@ const MEGABYTE: usize = 1024 * 1024;
 /// return.
 fn check_service(answer: &Answer) -> Result<String, Failure> {
     let (phone, number) = open_phone()?;
+    // The check keeps the phone too, to ask the kernel about it afterwards.
+    let phone = Arc::new(phone);
     let callers = thread::spawn(move || three_callers(&number));
-    let serve = answer.serve;
-    let outcome = learner::call(chapter(), "serve", move || {
-        let mut log = Vec::new();
-        let result = serve(&phone, 3, GREETING, &mut |r| log.push(r));
-        (result, log)
+    let lent = Arc::clone(&phone);
+    let (started, answer) = (Instant::now(), *answer);
+    let call = in_background(move || {
+        learner_call!(chapter(), answer.serve, move |serve| {
+            let mut log = Vec::new();
+            let result = serve(&lent, 3, GREETING, &mut |r| log.push(r));
+            (result, log)
+        })
     });
     let heard = callers
         .join()
         .expect("the caller thread only talks; it can't panic");
-    let (result, log) = match outcome {
-        Err(e) if matches!(e.trouble, Trouble::Hung(_)) && heard.is_ok() => {
-            return Err(Failure::new(
-                "ch08.never-stops",
-                "serve() kept waiting after its last caller",
-            )
-            .expected("serve(phone, 3, ..) to return Ok(()) after answering 3 callers")
-            .got("still running (blocked in accept, waiting for a 4th caller)")
-            .phone("you were asked to take three calls, then go home.")
-            .syscall("loop `callers` times (for _ in 0..callers), not for ever."));
-        }
-        Err(e) => return Err(e.into()),
-        Ok(done) => done,
-    };
+    let outcome = outcome_of(&call, task!(answer.serve).name, started);
+    let (result, log) = finished_serving(outcome, heard.is_ok())?;
+    judge_service(&phone, &number, result, &log, heard)?;
+    Ok(
+        "serve() answered 3 callers in a row (polite, slammed down mid-line, a megabyte without a newline), logged each and returned"
+            .to_string(),
+    )
+}
+
+/// What serve() handed to log(), call by call.
+type Logged = Vec<nix::Result<u64>>;
+
+/// serve() returned (or hung: after its callers, that is never stopping).
+fn finished_serving(
+    outcome: Result<(nix::Result<()>, Logged), LearnerError>,
+    callers_happy: bool,
+) -> Result<(nix::Result<()>, Logged), Failure> {
+    match outcome {
+        Err(e) if matches!(e.trouble, Trouble::Hung(_)) && callers_happy => Err(Failure::new(
+            "ch08.never-stops",
+            "serve() kept waiting after its last caller",
+        )
+        .expected("serve(phone, 3, ..) to return Ok(()) after answering 3 callers")
+        .got("still running (blocked in accept, waiting for a 4th caller)")
+        .phone("you were asked to take three calls, then go home.")
+        .syscall("loop `callers` times (for _ in 0..callers), not for ever.")),
+        Err(e) => Err(e.into()),
+        Ok(done) => Ok(done),
+    }
+}
+
+/// What the callers heard, what serve() returned and logged, and the phone
+/// afterwards: each mistake's evidence, most telling first.
+fn judge_service(
+    phone: &OwnedFd,
+    number: &SockaddrIn,
+    result: nix::Result<()>,
+    log: &Logged,
+    heard: Result<(), (usize, Symptom)>,
+) -> Result<(), Failure> {
+    if !still_on(phone) {
+        let what = match (&result, &heard) {
+            (Err(e), _) => format!(
+                "serve() returned Err({}) after {} call(s)",
+                names::errno(*e),
+                log.len()
+            ),
+            (_, Err((n, symptom))) => format!("caller {n}: {}", describe(symptom)),
+            _ => format!("{} call(s) answered", log.len()),
+        };
+        return Err(switched_off(&format!(
+            "{what}; afterwards SO_ACCEPTCONN = 0"
+        )));
+    }
     if let Err(e) = result {
         return Err(Failure::new("ch08.caller-error-ends-service", "serve() stopped when one caller went wrong")
             .expected("all 3 callers answered; caller 2's reset logged and forgotten")
@@ -353,14 +436,7 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
             .syscall("don't use `?` on answer_one_call()'s result in serve(): hand it to log() and accept the next caller. Only accept()'s own errors end the service."));
     }
     if let Err((n, symptom)) = heard {
-        if log.len() < 3 {
-            return Err(Failure::new("ch08.one-caller-only", format!("serve() stopped answering before caller {n}"))
-                .expected("3 callers answered, one after another")
-                .got(format!("serve() returned Ok(()) after {} call(s); caller {n}: {}", log.len(), describe(&symptom)))
-                .phone("the answering service took a call and then switched itself off.")
-                .syscall("put accept() and answer_one_call() in a loop that runs `callers` times; accept a new line each time round."));
-        }
-        return Err(diagnose(symptom, &format!("serve() (caller {n})")));
+        return Err(caller_trouble(phone, log, n, symptom));
     }
     let expected = [Some(10u64), None, Some(MEGABYTE as u64)];
     let fits = log.len() == 3
@@ -375,10 +451,53 @@ fn check_service(answer: &Answer) -> Result<String, Failure> {
             .phone("every call belongs in the log, the good ones and the bad ones, once each.")
             .syscall("call log(answer_one_call(line, greeting)) once per caller, with whatever it returned."));
     }
-    Ok(
-        "serve() answered 3 callers in a row (polite, slammed down mid-line, a megabyte without a newline), logged each and returned"
-            .to_string(),
-    )
+    if !still_on(phone) || caller::dial(number, PATIENCE).is_err() {
+        return Err(switched_off(
+            "after serve() returned, SO_ACCEPTCONN = 0: a fourth caller is refused",
+        ));
+    }
+    Ok(())
+}
+
+/// Caller `n` noticed `symptom`, with the phone still on.
+fn caller_trouble(phone: &OwnedFd, log: &Logged, n: usize, symptom: Symptom) -> Failure {
+    if ringing_unanswered(phone) && log.iter().all(|r| r.is_err()) {
+        return talks_on_phone(n, &symptom, log);
+    }
+    if log.len() < 3 {
+        return Failure::new("ch08.one-caller-only", format!("serve() stopped answering before caller {n}"))
+            .expected("3 callers answered, one after another")
+            .got(format!("serve() returned Ok(()) after {} call(s); caller {n}: {}", log.len(), describe(&symptom)))
+            .phone("the answering service took a call and then switched itself off.")
+            .syscall("put accept() and answer_one_call() in a loop that runs `callers` times; accept a new line each time round.");
+    }
+    diagnose(symptom, &format!("serve() (caller {n})"))
+}
+
+/// `getsockopt(SO_ACCEPTCONN)`: is the service's phone still switched on?
+fn still_on(phone: &OwnedFd) -> bool {
+    dialtone_kit::kernel::switched_on(phone).unwrap_or(false)
+}
+
+/// Is a caller still ringing, never picked up (waiting in the backlog)?
+fn ringing_unanswered(phone: &OwnedFd) -> bool {
+    dialtone_kit::party::ready(phone, Duration::ZERO).unwrap_or(false)
+}
+
+fn switched_off(got: &str) -> Failure {
+    Failure::new("ch08.phone-switched-off", "serve() switched the service's phone off")
+        .expected("the listening phone still on (SO_ACCEPTCONN = 1) for the next caller, during serve() and after it")
+        .got(got.to_string())
+        .phone("you hung up the phone on the wall instead of the caller's line: nobody else can ring.")
+        .syscall("shutdown() and close() belong to the line accept() returned (answer_one_call drops it). serve() only borrows the phone: never shut it down.")
+}
+
+fn talks_on_phone(n: usize, symptom: &Symptom, log: &[nix::Result<u64>]) -> Failure {
+    Failure::new("ch08.talks-on-phone", "serve() answered on the wall phone, not on the caller's line")
+        .expected("each caller accept()ed, and their own line handed to answer_one_call()")
+        .got(format!("caller {n}: {}; still ringing, never picked up; log: {log:?}", describe(symptom)))
+        .phone("you picked up the phone's cord, not the call: the caller is still ringing.")
+        .syscall("the listening socket only hands out calls. line = accept(phone)?, then answer_one_call(line, ..); a copy of the phone (try_clone, dup) is still the phone, and write() on it fails (EPIPE).")
 }
 
 /// The three callers of the service check, one after another. On trouble:
@@ -587,19 +706,52 @@ fn show_at(bytes: &[u8], at: usize) -> String {
 
 /// Bytes as a short, readable quote.
 fn show(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return "nothing".into();
-    }
-    let head = &bytes[..bytes.len().min(40)];
-    let more = if bytes.len() > head.len() {
-        format!("... ({} bytes)", bytes.len())
-    } else {
-        String::new()
-    };
-    format!("\"{}\"{more}", head.escape_ascii())
+    names::quote(bytes, 40)
 }
 
 // ---------------------------------------------------------------- plumbing
+
+/// Once its callers are done, a right answer returns at once (it hung up,
+/// or took its last call): the check waits this long, not a whole timeout,
+/// so a verdict about a function that never returns lands in seconds.
+const GRACE: Duration = Duration::from_secs(1);
+
+type Running<T> = mpsc::Receiver<Result<T, LearnerError>>;
+
+/// Starts a learner call (`learner_call!`, under the chapter's timeout) on
+/// a thread of its own, so the check's callers can give their evidence
+/// first.
+fn in_background<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, LearnerError> + Send + 'static,
+) -> Running<T> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(call());
+    });
+    rx
+}
+
+/// The learner call's result, waiting at most [`GRACE`] now that the
+/// callers are done; still running then, it is reported as hung.
+fn outcome_of<T>(call: &Running<T>, function: &str, started: Instant) -> Result<T, LearnerError> {
+    call.recv_timeout(GRACE).unwrap_or_else(|_| {
+        Err(LearnerError {
+            chapter: chapter(),
+            function: function.to_string(),
+            trouble: Trouble::Hung(started.elapsed()),
+        })
+    })
+}
+
+/// Sets the flag when dropped: the learner's function has returned (or
+/// panicked), so it no longer holds the line.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
 
 fn all_byte_values() -> Vec<u8> {
     (0..=255u8).collect()

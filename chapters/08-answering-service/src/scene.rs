@@ -10,10 +10,13 @@
 
 use crate::caller::{self, Heard};
 use crate::check::Answer;
-use crate::service::{self, BACKLOG, SEND_PATIENCE};
+use crate::service::{self, BACKLOG, LIMITS};
 use crate::{chapter, GREETING};
 use dialtone_kit::args::{self, Flag, Mode};
-use dialtone_kit::learner::{self, LearnerError};
+use dialtone_kit::learner::LearnerError;
+use dialtone_kit::learner_call;
+// How long a caller in the scene waits for any one thing.
+use dialtone_kit::patience::PEER_REPLY as PATIENCE;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{kernel, names};
 use nix::sys::socket::{accept, SockaddrIn};
@@ -22,8 +25,6 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Duration;
 
-/// How long a caller in the scene waits for any one thing.
-const PATIENCE: Duration = Duration::from_secs(3);
 /// A megabyte: more than anyone should have to hold while waiting for a newline.
 const MEGABYTE: usize = 1024 * 1024;
 
@@ -34,23 +35,12 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     }
 }
 
-/// `--listen HOST:PORT`; a bare `--listen` means 127.0.0.1 on a free port,
-/// and `--listen 5000` means 127.0.0.1:5000. Only an address the user typed
-/// puts the service beyond this machine.
+/// `--listen HOST:PORT`, with the kit's one rule for every binary: a bare
+/// `--listen` means 127.0.0.1 on a free port, and `--listen PORT` means
+/// 127.0.0.1:PORT. Only an address the user typed puts the service beyond
+/// this machine, and the kit warns when it does.
 pub fn parse(args: &[String]) -> Result<Mode, SceneError> {
-    // `--help` wins wherever it is, even after a bare `--listen`.
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        return args::parse(chapter(), &["--help".to_string()], &LISTEN);
-    }
-    let mut args = args.to_vec();
-    match args.as_mut_slice() {
-        [flag] if flag == "--listen" => args.push("127.0.0.1:0".into()),
-        [flag, port] if flag == "--listen" && port.parse::<u16>().is_ok() => {
-            *port = format!("127.0.0.1:{port}")
-        }
-        _ => {}
-    }
-    args::parse(chapter(), &args, &LISTEN)
+    args::parse(chapter(), args, &LISTEN)
 }
 
 /// `--listen [HOST:]PORT`: answer real callers instead of the scene's.
@@ -58,13 +48,13 @@ pub const LISTEN: Flag = Flag {
     name: "--listen",
     example: "127.0.0.1:0",
     does: "run the answering service at HOST:PORT for real callers, until Ctrl-C",
-    note: "A bare --listen means 127.0.0.1 on a free port; --listen 5000 means 127.0.0.1:5000. Call it with nc, socat or python3.",
+    note: "--listen alone picks a free port and prints it; --listen PORT is 127.0.0.1:PORT",
 };
 
 /// The answering service for real callers, until Ctrl-C.
 fn listen_for_real(s: &mut Scene, answer: &Answer, number: &SockaddrIn) -> SceneResult {
     // ANCHOR: listen
-    let phone = service::open(number, SEND_PATIENCE)?;
+    let phone = service::open(number, LIMITS)?;
     let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
     // ANCHOR_END: listen
     s.title(&format!(
@@ -74,18 +64,15 @@ fn listen_for_real(s: &mut Scene, answer: &Answer, number: &SockaddrIn) -> Scene
     for command in service::try_it(&number) {
         s.note(&command)?;
     }
-    if !number.ip().is_loopback() {
-        s.note(&format!(
-            "you asked for {}: anyone who can reach this machine there can call",
-            number.ip()
-        ))?;
-    }
-    s.note("each call gets one line in the log (on stderr); Ctrl-C switches the service off")?;
+    s.note(&format!(
+        "each call gets one line in the log (on stderr); a caller silent for {} s is hung up on; Ctrl-C switches the service off",
+        LIMITS.idle.as_secs()
+    ))?;
     // A century: "until Ctrl-C", but through the same guarded call as the
     // scene, so an unfinished serve() still gets a friendly paragraph.
     let forever = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-    service::run(answer, phone, usize::MAX, 1, forever, |line| {
-        eprintln!("{line}")
+    service::run(answer, phone, (usize::MAX, 1), LIMITS, forever, |line| {
+        service::log_to(&mut std::io::stderr(), &line)
     })
 }
 
@@ -93,28 +80,46 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.title(
         "You are going out, but your phone will keep answering: it greets each caller and says back whatever they say.",
     )?;
-    let phone = service::open(&SockaddrIn::new(127, 0, 0, 1, 0), SEND_PATIENCE)?;
+    let phone = service::open(&SockaddrIn::new(127, 0, 0, 1, 0), LIMITS)?;
     let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
     let (fd, at) = (phone.as_raw_fd(), names::addr(&number));
     s.step(
         Who::You,
         "put the service's phone on the wall: a number on the loopback line, switched on",
-        &format!("socket(AF_INET, SOCK_STREAM, 0) = fd {fd}; bind(fd {fd}, 127.0.0.1:0); listen(fd {fd}, {BACKLOG})"),
+        &format!(
+            "socket(AF_INET, SOCK_STREAM, 0) = fd {fd}; setsockopt(fd {fd}, SO_REUSEADDR, 1); bind(fd {fd}, 127.0.0.1:0); listen(fd {fd}, {})",
+            i32::from(BACKLOG)
+        ),
     )?;
+    s.note("4096 is SOMAXCONN: callers who ring together all wait their turn instead of being turned away")?;
+    s.step(
+        Who::You,
+        &format!(
+            "give up on any caller who stops listening for {} s",
+            LIMITS.send.as_secs()
+        ),
+        &format!(
+            "setsockopt(fd {fd}, SOL_SOCKET, SO_SNDTIMEO, {} s)",
+            LIMITS.send.as_secs()
+        ),
+    )?;
+    s.step(
+        Who::You,
+        &format!(
+            "and on any caller who says nothing for {} s",
+            LIMITS.idle.as_secs()
+        ),
+        &format!(
+            "setsockopt(fd {fd}, SOL_SOCKET, SO_RCVTIMEO, {} s)",
+            LIMITS.idle.as_secs()
+        ),
+    )?;
+    s.note("each line accept() returns inherits both: a caller who never listens, or never speaks, can't jam a service that answers one caller at a time")?;
     s.step(
         Who::You,
         "read the number off the phone",
         &format!("getsockname(fd {fd}) = {at}"),
     )?;
-    s.step(
-        Who::You,
-        "give up on any caller who stops listening for 5 s",
-        &format!(
-            "setsockopt(fd {fd}, SOL_SOCKET, SO_SNDTIMEO, {} s)",
-            SEND_PATIENCE.as_secs()
-        ),
-    )?;
-    s.note("each line accept() returns inherits it: a caller who talks but never listens can't jam the service")?;
     s.pause()?;
 
     first_call(s, answer, &phone, &number)?;
@@ -145,8 +150,8 @@ fn first_call(s: &mut Scene, answer: &Answer, phone: &OwnedFd, number: &Sockaddr
         &format!("accept(fd {}) = fd {lfd}", phone.as_raw_fd()),
     )?;
     // ANCHOR: answer
-    let answer_one_call = answer.answer_one_call;
-    let call = start("answer_one_call", move || answer_one_call(line, GREETING));
+    let answer = *answer;
+    let call = start(move || learner_call!(chapter(), answer.answer_one_call(line, GREETING)));
     // ANCHOR_END: answer
     s.step(
         Who::You,
@@ -204,15 +209,22 @@ fn next_callers(
     phone: OwnedFd,
     number: &SockaddrIn,
 ) -> SceneResult {
-    let (fd, at) = (phone.as_raw_fd(), names::addr(number));
+    let fd = phone.as_raw_fd();
     let phone_target = kernel::fd_target(fd);
     let (log_tx, log) = mpsc::channel();
     let answer = *answer;
     // ANCHOR: serve
     let service = spawn_result(move || {
-        service::run(&answer, phone, 2, 2, chapter().timeout(), move |line| {
-            let _ = log_tx.send(line);
-        })
+        service::run(
+            &answer,
+            phone,
+            (2, 2),
+            LIMITS,
+            chapter().timeout(),
+            move |line| {
+                let _ = log_tx.send(line);
+            },
+        )
     });
     // ANCHOR_END: serve
     s.step(
@@ -221,31 +233,54 @@ fn next_callers(
         &format!("serve(fd {fd}, 2, greeting, log): your code, on its own thread"),
     )?;
 
-    // Caller 2 says half a line, hears it back, then slams the phone down.
+    rude_caller(s, number, &service, &log)?;
+    long_caller(s, number, &service, &log)?;
+    served(s, &service, fd, phone_target)
+}
+
+type Running = Receiver<Result<(), SceneError>>;
+
+/// Caller 2 says half a line, hears it back, then slams the phone down.
+fn rude_caller(
+    s: &mut Scene,
+    number: &SockaddrIn,
+    service: &Running,
+    log: &Receiver<String>,
+) -> SceneResult {
+    let at = names::addr(number);
     let rude = caller::dial(number, PATIENCE)
         .map_err(sys(format!("connect({at})"), "Is the phone on?"))?;
     let rfd = rude.as_raw_fd();
-    hear_greeting(&rude, &service)?;
+    hear_greeting(&rude, service)?;
     s.step(
         Who::Caller,
         "a second caller dials and hears the greeting",
         &format!("connect(fd {rfd}, {at}) = 0; read(fd {rfd}) = the greeting"),
     )?;
-    echo(s, &rude, &service, b"half a li", "say half a line")?;
+    echo(s, &rude, service, b"half a li", "say half a line")?;
     caller::slam_down(rude).map_err(sys("setsockopt(SO_LINGER)", "Is it a socket?"))?;
     s.step(
         Who::Caller,
         "slam the phone down mid-line",
         &format!("setsockopt(fd {rfd}, SO_LINGER, on, 0 s); close(fd {rfd}): a reset (RST), not a goodbye"),
     )?;
-    log_entry(s, &log, &service)?;
+    log_entry(s, log, service)?;
     s.note("read() failed with ECONNRESET; serve() logged it and went back to accept(): one rude caller doesn't end the service")?;
+    Ok(())
+}
 
-    // Caller 3 says a megabyte without a newline, listening all the while.
+/// Caller 3 says a megabyte without a newline, listening all the while.
+fn long_caller(
+    s: &mut Scene,
+    number: &SockaddrIn,
+    service: &Running,
+    log: &Receiver<String>,
+) -> SceneResult {
+    let at = names::addr(number);
     let long = caller::dial(number, PATIENCE)
         .map_err(sys(format!("connect({at})"), "Is the phone on?"))?;
     let lfd = long.as_raw_fd();
-    hear_greeting(&long, &service)?;
+    hear_greeting(&long, service)?;
     s.step(
         Who::Caller,
         "a third caller dials and hears the greeting",
@@ -254,7 +289,7 @@ fn next_callers(
     let heard = megabyte(&long);
     if heard.len() != MEGABYTE || heard.iter().any(|&b| b != b'z') {
         return Err(went_wrong(
-            &service,
+            service,
             format!(
                 "The third caller said 1048576 bytes of 'z' and heard {} bytes back.",
                 heard.len()
@@ -267,10 +302,19 @@ fn next_callers(
         &format!("write(fd {lfd}, {MEGABYTE} bytes) on one thread, read() on another: {MEGABYTE} bytes back, all 'z'"),
     )?;
     s.note("it came back while it was still being said: a service that waited for the newline would be holding all of it")?;
-    hang_up_and_hear_the_end(s, &long, &service)?;
-    log_entry(s, &log, &service)?;
+    hang_up_and_hear_the_end(s, &long, service)?;
+    log_entry(s, log, service)?;
     drop(long);
+    Ok(())
+}
 
+/// serve() returns after its callers, and its phone is off the wall.
+fn served(
+    s: &mut Scene,
+    service: &Running,
+    fd: std::os::fd::RawFd,
+    phone_target: Option<String>,
+) -> SceneResult {
     match service.recv_timeout(chapter().timeout() + Duration::from_secs(1)) {
         Ok(result) => result?,
         Err(_) => {
@@ -430,12 +474,11 @@ fn log_entry(
 
 // ----------------------------------------------------------------- plumbing
 
-/// Starts the learner's `function` on its own thread, under the chapter's timeout.
+/// Starts a call of the learner's (`learner_call!`) on a thread of its own.
 fn start<T: Send + 'static>(
-    function: &'static str,
-    f: impl FnOnce() -> T + Send + 'static,
+    call: impl FnOnce() -> Result<T, LearnerError> + Send + 'static,
 ) -> Receiver<Result<T, LearnerError>> {
-    spawn_result(move || learner::call(chapter(), function, f))
+    spawn_result(call)
 }
 
 /// Runs `f` on a thread of its own; its result arrives on the receiver.

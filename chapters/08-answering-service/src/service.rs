@@ -8,29 +8,54 @@
 
 use crate::check::Answer;
 use crate::{chapter, GREETING};
-use dialtone_kit::args;
-use dialtone_kit::learner;
-use dialtone_kit::names;
 use dialtone_kit::scene::{sys, SceneError};
+use dialtone_kit::{args, learner_call, names};
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::socket::{bind, listen, setsockopt, sockopt, Backlog, SockaddrIn};
 use nix::sys::time::TimeVal;
+use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-/// How many callers may ring while the service is busy with one. A real
-/// server would use ~128 or `SOMAXCONN`; eight is plenty for a classroom.
-pub const BACKLOG: i32 = 8;
+/// How many callers may wait, fully connected, while the service is busy
+/// with one: `SOMAXCONN`, 4096 in Linux's headers. The kernel quietly caps it
+/// at `net.core.somaxconn` (4096 by default since Linux 5.4). A small backlog
+/// is no saving: when the queue is full, Linux drops the caller's handshake
+/// packets (and with SYN cookies in play may answer them with a reset), so a
+/// crowd arriving together is turned away although the service would have
+/// answered every one of them a moment later.
+pub const BACKLOG: Backlog = Backlog::MAXCONN;
 
-/// How long the service waits for a caller to take what it says before it
-/// gives up on them (`SO_SNDTIMEO`). Without it, a caller who talks but never
-/// listens fills both directions and the service's write waits forever.
-pub const SEND_PATIENCE: Duration = Duration::from_secs(5);
+/// How long the service gives one caller before it hangs up on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `SO_SNDTIMEO`: a caller who stops taking what the service says. Without
+    /// it, a caller who talks but never listens fills both directions and
+    /// the service's write waits forever.
+    pub send: Duration,
+    /// `SO_RCVTIMEO`: the idle limit, a caller who says nothing at all.
+    /// Without it, one silent caller holds the service (and everyone queued
+    /// behind them) for ever: this service answers one caller at a time.
+    pub idle: Duration,
+}
+
+/// The service's limits: 5 s to take what it says, 30 s of silence.
+pub const LIMITS: Limits = Limits {
+    send: Duration::from_secs(5),
+    idle: Duration::from_secs(30),
+};
+
+fn timeval(d: Duration) -> TimeVal {
+    TimeVal::new(
+        d.as_secs() as libc::time_t,
+        d.subsec_micros() as libc::suseconds_t,
+    )
+}
 
 /// Installs a phone, numbers it `number`, switches it on, and sets the send
-/// timeout that every line `accept()` returns inherits.
-pub fn open(number: &SockaddrIn, send_patience: Duration) -> Result<OwnedFd, SceneError> {
+/// timeout and idle limit that every line `accept()` returns inherits.
+pub fn open(number: &SockaddrIn, limits: Limits) -> Result<OwnedFd, SceneError> {
     let at = names::addr(number);
     let phone = dialtone_kit::party::new_phone().map_err(sys(
         "socket(AF_INET, SOCK_STREAM, 0)",
@@ -43,38 +68,43 @@ pub fn open(number: &SockaddrIn, send_patience: Duration) -> Result<OwnedFd, Sce
         .map_err(sys("setsockopt(SO_REUSEADDR)", "Is it a socket?"))?;
     bind(phone.as_raw_fd(), number)
         .map_err(|errno| sys(format!("bind({at})"), args::bind_advice(errno, &at))(errno))?;
-    let backlog = Backlog::new(BACKLOG).map_err(sys("listen", "Use a small positive backlog."))?;
-    listen(&phone, backlog).map_err(sys(format!("listen({at})"), "Is the phone numbered?"))?;
+    listen(&phone, BACKLOG).map_err(sys(format!("listen({at})"), "Is the phone numbered?"))?;
     // ANCHOR: patience
-    let t = TimeVal::new(
-        send_patience.as_secs() as libc::time_t,
-        send_patience.subsec_micros() as libc::suseconds_t,
-    );
-    setsockopt(&phone, sockopt::SendTimeout, &t)
+    // Set on the listening phone, inherited by every line accept() returns
+    // (Linux copies both timeouts to the new socket).
+    setsockopt(&phone, sockopt::SendTimeout, &timeval(limits.send))
         .map_err(sys("setsockopt(SO_SNDTIMEO)", "Is it a socket?"))?;
+    setsockopt(&phone, sockopt::ReceiveTimeout, &timeval(limits.idle))
+        .map_err(sys("setsockopt(SO_RCVTIMEO)", "Is it a socket?"))?;
     // ANCHOR_END: patience
     Ok(phone)
 }
 
-/// Runs the learner's `serve()` for `callers` calls on `phone`, within
-/// `within`, handing `log` one line per call (numbered from `first_call`).
+/// Runs the learner's `serve()` for `callers` calls on `phone` (opened with
+/// `limits`), within `within`, handing `log` one line per call (numbered from
+/// `first_call`).
 pub fn run(
     answer: &Answer,
     phone: OwnedFd,
-    callers: usize,
-    first_call: usize,
+    (callers, first_call): (usize, usize),
+    limits: Limits,
     within: Duration,
     mut log: impl FnMut(String) + Send + 'static,
 ) -> Result<(), SceneError> {
-    let serve = answer.serve;
-    let result = learner::call_within(chapter(), "serve", within, move || {
-        let mut number = first_call;
-        let mut each_call = |outcome: nix::Result<u64>| {
-            log(log_line(number, &outcome));
-            number += 1;
-        };
-        serve(&phone, callers, GREETING, &mut each_call)
-    })?;
+    let answer = *answer;
+    let result = learner_call!(
+        chapter(),
+        answer.serve,
+        move |serve| {
+            let mut number = first_call;
+            let mut each_call = |outcome: nix::Result<u64>| {
+                log(log_line(number, &outcome, limits));
+                number += 1;
+            };
+            serve(&phone, callers, GREETING, &mut each_call)
+        },
+        within = within
+    )?;
     result.map_err(sys(
         "serve(): accept",
         "The phone itself failed: check the system's limits (ulimit -n) and try again.",
@@ -82,19 +112,33 @@ pub fn run(
 }
 
 /// One line saying how call `number` ended: for the log on stderr and the scene.
-pub fn log_line(number: usize, outcome: &nix::Result<u64>) -> String {
+pub fn log_line(number: usize, outcome: &nix::Result<u64>, limits: Limits) -> String {
     match outcome {
         Ok(n) => format!("call {number}: echoed {n} bytes; the caller hung up"),
         Err(e) => {
+            // Both timeouts end in the same EAGAIN: the log names both.
+            let timed_out = format!(
+                "the caller said nothing for {} s (the idle limit) or stopped listening for {} s, so the service hung up on them",
+                limits.idle.as_secs_f32(),
+                limits.send.as_secs_f32()
+            );
             let what = match *e {
                 Errno::ECONNRESET => "the caller slammed the phone down mid-call",
                 Errno::EPIPE => "the caller hung up while the service was still talking",
-                Errno::EAGAIN => "the caller stopped listening, so the service hung up on them",
+                Errno::EAGAIN => &timed_out,
                 other => names::errno_phone(other),
             };
             format!("call {number}: {what} ({:?}); answering the next caller", e)
         }
     }
+}
+
+/// Writes one log line to `out` (stderr, for the real service). A log that
+/// can't be written (its reader went away: `EPIPE`, since Rust ignores
+/// `SIGPIPE`) is dropped: the callers still need answering. `eprintln!`
+/// would panic here and take the service down with it.
+pub fn log_to(out: &mut impl Write, line: &str) {
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 /// The commands that call the service at `number`: `nc`, `socat` and Python.
@@ -128,9 +172,9 @@ mod tests {
             (Ok(12), "echoed 12 bytes"),
             (Err(Errno::ECONNRESET), "slammed"),
             (Err(Errno::EPIPE), "hung up while"),
-            (Err(Errno::EAGAIN), "stopped listening"),
+            (Err(Errno::EAGAIN), "said nothing for 30 s (the idle limit)"),
         ] {
-            let line = log_line(3, &outcome);
+            let line = log_line(3, &outcome, LIMITS);
             assert!(line.starts_with("call 3: "), "{line}");
             assert!(line.contains(needle), "{line}");
             assert!(!line.contains('\n'), "{line}");
