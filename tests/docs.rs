@@ -89,6 +89,22 @@ const NOT_HERE: &[(&str, &str)] = &[
         "cargo xtask browser",
         "the browser test (needs Chromium and a minute); CI runs it",
     ),
+    (
+        "cargo xtask new-chapter",
+        "writes a whole chapter and builds it; tests/scaffold.rs runs it on a scratch copy",
+    ),
+    (
+        "cargo xtask mutants",
+        "minutes of mutation testing; CI runs it as its own step",
+    ),
+    (
+        "cargo xtask bench",
+        "a benchmark of minutes, with timings that vary; run it by hand",
+    ),
+    (
+        "cargo run --release -p ch08-answering-service --features solution --example echo-bench",
+        "a release build and a benchmark; `cargo xtask bench` runs it",
+    ),
 ];
 
 /// Why `cmd` is not run here, if it isn't.

@@ -108,6 +108,9 @@ fn one_call<A>(line: Arc<OwnedFd>, answer: A, dispatch: Dispatch<A>) {
         Ok(None) => (rpc::PANIC, text(format!("no task named {name}"))),
         Err(payload) => (rpc::PANIC, text(message(payload.as_ref()))),
     };
+    // What the learner's code printed without a newline is still in std's
+    // buffer; the host is killed at the verdict, which would lose it.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     let _ = rpc::send(&*line, kind, out);
 }
 

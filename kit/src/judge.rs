@@ -96,6 +96,9 @@ pub fn call(name: &str, out: Out, on_event: &mut dyn FnMut(&mut In) -> Result<bo
         .and_then(|()| rpc::send(&mine, rpc::CALL, out))
         .map_err(|_| ())
         .and_then(|()| wait_for_answer(&mine, on_event).map_err(|_| ()));
+    if let Ok(Ok(_)) = answer {
+        settle(&mine);
+    }
     let mut calls = lock(&link.calls);
     if let Some(i) = calls.running.iter().position(|n| n == name) {
         calls.running.remove(i);
@@ -113,6 +116,23 @@ pub fn call(name: &str, out: Out, on_event: &mut dyn FnMut(&mut In) -> Result<bo
             gone(name)
         }
     }
+}
+
+/// Waits, briefly, until the host has let go of this call's line. By then it
+/// has dropped its own copies of the descriptors it sent back, so a check
+/// that counts who holds a socket counts only what the learner's code kept.
+fn settle(line: &OwnedFd) {
+    use nix::sys::socket::{recv, setsockopt, sockopt::ReceiveTimeout, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let _ = setsockopt(
+        line,
+        ReceiveTimeout,
+        &nix::sys::time::TimeVal::new(0, 500_000),
+    );
+    let mut byte = [0u8; 1];
+    // 0 (the host closed its end) or EAGAIN (it didn't, in time): either way
+    // the check goes on.
+    let _ = recv(line.as_raw_fd(), &mut byte, MsgFlags::empty());
 }
 
 /// `Ok(reply)`, or `Err(panic message)`; an I/O error if the line broke.

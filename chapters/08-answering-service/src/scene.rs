@@ -35,11 +35,18 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     }
 }
 
-/// `--listen HOST:PORT`, with the kit's one rule for every binary: a bare
-/// `--listen` means 127.0.0.1 on a free port, and `--listen PORT` means
-/// 127.0.0.1:PORT. Only an address the user typed puts the service beyond
-/// this machine, and the kit warns when it does.
+/// `--listen HOST:PORT`, with the kit's one rule for every binary:
+/// `--listen PORT` means 127.0.0.1:PORT. Only an address the user typed puts
+/// the service beyond this machine, and the kit warns when it does. Here, and
+/// only here, a bare `--listen` means 127.0.0.1 on a free port: a service
+/// waits for callers anyway (chapter 5's scene would wait for one it never
+/// announced, so the kit refuses it there).
 pub fn parse(args: &[String]) -> Result<Mode, SceneError> {
+    let bare = args.iter().filter(|a| a.as_str() != "--hold").count() == 1
+        && args.iter().any(|a| a == LISTEN.name);
+    if bare {
+        return Ok(Mode::Real(SockaddrIn::new(127, 0, 0, 1, 0)));
+    }
     args::parse(chapter(), args, &LISTEN)
 }
 
