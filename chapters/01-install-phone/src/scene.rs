@@ -7,8 +7,9 @@
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{args, kernel, learner, names};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{AddressFamily, SockType};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     args::none(s.chapter, args)?;
@@ -70,7 +71,8 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
             _ => "The phone is on another network, not the IPv4 one (AF_INET) this chapter asks for",
         }));
     }
-    s.note("IPv4. In C you could also ask getsockopt(SO_DOMAIN); the answer is the same")?;
+    s.note("IPv4. On Linux, C can also ask getsockopt(SO_DOMAIN); the answer is the same")?;
+    flags(s, &phone)?;
     // An IPv4 phone, so getsockname's answer reads as an IPv4 number.
     let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
     s.step(
@@ -79,7 +81,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
         &format!("getsockname(fd {fd}) = {}", names::addr(&number)),
     )?;
     if number.port() == 0 && number.ip().is_unspecified() {
-        s.note("no number yet: 0.0.0.0 port 0 means unnumbered, so nobody can ring this phone")?;
+        s.note("no number yet: 0.0.0.0 port 0 is how Linux answers for an unbound socket (POSIX leaves it unspecified), so nobody can ring this phone")?;
     } else {
         s.note("this phone already has a number: install_phone() should only install (chapter 2 numbers it)")?;
     }
@@ -110,6 +112,44 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     )?;
     s.pause()?;
     s.moral()?;
+    Ok(())
+}
+
+/// The descriptor's flags: does a call on it wait, and does it survive exec?
+fn flags(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
+    // ANCHOR: flags
+    let status = fcntl(phone, FcntlArg::F_GETFL).map_err(sys("fcntl(F_GETFL)", "Is it open?"))?;
+    let status = OFlag::from_bits_truncate(status);
+    let fd_flags = fcntl(phone, FcntlArg::F_GETFD).map_err(sys("fcntl(F_GETFD)", "Is it open?"))?;
+    let cloexec = FdFlag::from_bits_truncate(fd_flags).contains(FdFlag::FD_CLOEXEC);
+    // ANCHOR_END: flags
+    let nonblocking = status.contains(OFlag::O_NONBLOCK);
+    s.step(
+        Who::You,
+        "ask whether calls on this phone wait for an answer",
+        &format!(
+            "fcntl(fd {fd}, F_GETFL) = O_RDWR{}",
+            if nonblocking { "|O_NONBLOCK" } else { "" }
+        ),
+    )?;
+    if nonblocking {
+        return Err(not_this_phone("F_GETFL says O_NONBLOCK: a phone that never waits, not the plain phone (no flags) this chapter asks for"));
+    }
+    s.note("no O_NONBLOCK: accept(), connect() and read() on this phone wait until the other side answers")?;
+    s.step(
+        Who::You,
+        "ask whether the phone stays behind when this program starts another",
+        &format!(
+            "fcntl(fd {fd}, F_GETFD) = {}",
+            if cloexec { "FD_CLOEXEC" } else { "0" }
+        ),
+    )?;
+    s.note(if cloexec {
+        "close-on-exec is on (SOCK_CLOEXEC): a program you start with exec() won't inherit this phone"
+    } else {
+        "close-on-exec is off: nix's socket() adds nothing you don't ask for, so a program you start with exec() inherits this phone; std::net always asks for SOCK_CLOEXEC"
+    })?;
     Ok(())
 }
 
