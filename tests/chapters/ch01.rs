@@ -73,10 +73,35 @@ fn ipv6_socket_is_caught() {
 #[test]
 fn unix_socket_is_caught() {
     fn intercom() -> nix::Result<OwnedFd> {
-        socket(AddressFamily::Unix, SockType::Stream, SockFlag::empty(), None)
+        socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )
     }
     let f = expect_mistake(check::run(&answer(intercom)), "ch01.not-ipv4");
     assert!(f.got.contains("AF_UNIX"), "{f}");
+}
+
+/// Mistake: SOCK_SEQPACKET ("a reliable sequence of packets" sounds like a
+/// call), here on the intercom, where the kernel grants it: the type is
+/// checked first, and named.
+#[test]
+fn a_packet_socket_is_the_wrong_type() {
+    fn packets() -> nix::Result<OwnedFd> {
+        socket(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            SockFlag::empty(),
+            None,
+        )
+    }
+    let f = expect_mistake(check::run(&answer(packets)), "ch01.wrong-type");
+    assert!(
+        f.got.contains("SOCK_SEQPACKET") && f.syscall.contains("SOCK_SEQPACKET"),
+        "{f}"
+    );
 }
 
 /// Mistake: SOCK_NONBLOCK where the task says no flags: every later
@@ -92,11 +117,19 @@ fn a_non_blocking_socket_is_caught() {
         )
     }
     let f = expect_mistake(check::run(&answer(hasty)), "ch01.non-blocking");
-    assert!(f.got.contains("O_NONBLOCK") && f.syscall.contains("EAGAIN"), "{f}");
+    assert!(
+        f.got.contains("O_NONBLOCK") && f.syscall.contains("EAGAIN"),
+        "{f}"
+    );
     let (text, result) = play(chapter(), |s| scene::play(s, &answer(hasty), &[]));
-    let line = result.expect_err("a non-blocking phone is not this scene's").to_string();
+    let line = result
+        .expect_err("a non-blocking phone is not this scene's")
+        .to_string();
     assert!(text.contains("F_GETFL) = O_RDWR|O_NONBLOCK"), "{text}");
-    assert!(line.contains("O_NONBLOCK") && !line.contains('\n'), "{line}");
+    assert!(
+        line.contains("O_NONBLOCK") && !line.contains('\n'),
+        "{line}"
+    );
 }
 
 /// Not a mistake: SOCK_CLOEXEC, what std::net asks for on every socket,
@@ -129,12 +162,20 @@ fn close_on_exec_passes_and_is_reported() {
 #[test]
 fn binding_too_early_is_caught() {
     fn numbered() -> nix::Result<OwnedFd> {
-        let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)?;
+        let fd = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )?;
         bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
         Ok(fd)
     }
     let f = expect_mistake(check::run(&answer(numbered)), "ch01.already-bound");
-    assert!(f.got.contains("127.0.0.1:") && f.got.contains("bind()"), "{f}");
+    assert!(
+        f.got.contains("127.0.0.1:") && f.got.contains("bind()"),
+        "{f}"
+    );
 }
 
 /// Mistake: jumping two chapters ahead and switching the phone on (listen()
@@ -142,12 +183,20 @@ fn binding_too_early_is_caught() {
 #[test]
 fn switching_on_too_early_is_caught() {
     fn switched_on() -> nix::Result<OwnedFd> {
-        let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)?;
+        let fd = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )?;
         listen(&fd, Backlog::new(4)?)?;
         Ok(fd)
     }
     let f = expect_mistake(check::run(&answer(switched_on)), "ch01.switched-on");
-    assert!(f.got.contains("SO_ACCEPTCONN = 1") && f.syscall.contains("listen()"), "{f}");
+    assert!(
+        f.got.contains("SO_ACCEPTCONN = 1") && f.syscall.contains("listen()"),
+        "{f}"
+    );
 }
 
 /// The number the dialling wrong answer below calls: a listener this test holds.
@@ -157,7 +206,12 @@ static LISTENING: AtomicU16 = AtomicU16::new(0);
 #[test]
 fn dialling_too_early_is_caught() {
     fn dials() -> nix::Result<OwnedFd> {
-        let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)?;
+        let fd = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )?;
         let port = LISTENING.load(Ordering::SeqCst);
         connect(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port))?;
         Ok(fd)
@@ -166,7 +220,10 @@ fn dialling_too_early_is_caught() {
         dialtone_kit::party::switched_on_phone().expect("a loopback listener for the test");
     LISTENING.store(number.port(), Ordering::SeqCst);
     let f = expect_mistake(check::run(&answer(dials)), "ch01.on-a-call");
-    assert!(f.got.contains("getpeername") && f.syscall.contains("connect()"), "{f}");
+    assert!(
+        f.got.contains("getpeername") && f.syscall.contains("connect()"),
+        "{f}"
+    );
     drop(listener);
 }
 
@@ -179,7 +236,12 @@ fn a_copy_of_one_phone_is_caught() {
         let phone = match PHONE.get() {
             Some(phone) => phone,
             None => {
-                let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)?;
+                let fd = socket(
+                    AddressFamily::Inet,
+                    SockType::Stream,
+                    SockFlag::empty(),
+                    None,
+                )?;
                 PHONE.get_or_init(|| fd)
             }
         };
@@ -217,7 +279,8 @@ fn a_refused_socket_names_the_protocol() {
     let f = expect_mistake(check::run(&answer(udp_stream)), "ch01.socket-error");
     assert!(f.got.contains("EPROTONOSUPPORT"), "{f}");
     assert!(
-        f.syscall.contains("socket(AddressFamily::Inet, SockType::Stream")
+        f.syscall
+            .contains("socket(AddressFamily::Inet, SockType::Stream")
             && f.syscall.contains("protocol doesn't fit"),
         "{f}"
     );

@@ -159,7 +159,10 @@ fn check_not_ahead(phone: &OwnedFd) -> Result<(), Failure> {
         return Err(ahead(
             "ch01.on-a-call",
             "install_phone() also dialled a number",
-            &format!("getpeername = {}: connect() was called", names::addr(&other)),
+            &format!(
+                "getpeername = {}: connect() was called",
+                names::addr(&other)
+            ),
             "remove the connect() from install_phone(); chapter 4 dials.",
         ));
     }

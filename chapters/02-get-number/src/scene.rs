@@ -8,7 +8,7 @@
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, kernel, learner, names};
+use dialtone_kit::{args, kernel, learner, names, party};
 use nix::sys::socket::{bind, getsockopt, sockopt, SockaddrIn};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -93,15 +93,10 @@ fn your_number(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), 
         "ask the exchange for any free number on the loopback line",
         &format!("get_a_number(fd {fd}) = Ok({})", names::addr(&returned)),
     )?;
-    // What get_a_number() did inside, the scene can't see; only the kernel's
-    // answer (getsockname, above) is evidence. So the note says what the
-    // reference answer does, and only when the kernel agrees with it.
+    // What get_a_number() did inside, the scene can't see (strace can); only
+    // the kernel's answer (getsockname, next) is evidence, so the notes say
+    // what that answer shows, never what some answer's code might have done.
     let loopback = number.ip() == Ipv4Addr::LOCALHOST;
-    if loopback {
-        s.note(&format!(
-            "inside, the reference answer calls bind(fd {fd}, 127.0.0.1 port 0): port 0 means \"any free number, please\""
-        ))?;
-    }
     s.step(
         Who::Exchange,
         &format!("your number is {}", names::addr(&number)),
@@ -116,6 +111,9 @@ fn your_number(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), 
         return Err(SceneError::Unexpected(format!(
             "getsockname says {line}, not the loopback line 127.0.0.1 this chapter asks for. `cargo run -- check 2` explains what to change."
         )));
+    }
+    if party::ephemeral_range().is_some_and(|(low, high)| (low..=high).contains(&number.port())) {
+        s.note("a port from the kernel's ephemeral range (ip_local_port_range): what bind() to port 0, \"any free number, please\", is given")?;
     }
     if returned == number {
         s.note("bind() only says yes or no; getsockname() is how you learn which number you got")?;

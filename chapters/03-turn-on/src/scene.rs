@@ -8,8 +8,10 @@
 
 use crate::check::{dial, Answer, RING_OUT};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, kernel, learner, names};
+use dialtone_kit::{args, kernel, learner, names, party};
+use nix::errno::Errno;
 use nix::sys::socket::{bind, SockaddrIn};
+use nix::unistd::read;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -29,7 +31,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
         "walk away without picking up",
         &format!("close(fd {fd}), when the OwnedFd is dropped"),
     )?;
-    s.note("the calls on hold are cut off with it; chapter 5 picks them up instead")?;
+    cut_off(s, &callers)?;
     drop(callers);
     s.pause()?;
     s.moral()?;
@@ -77,8 +79,8 @@ fn switched_off(s: &mut Scene) -> SceneResult {
             "the kernel answers the caller's SYN with a RST: nothing listens at that number",
         )?;
     }
-    s.note("a number alone doesn't make a phone ring. A refused caller's socket is spent: it is")?;
-    s.note("closed, and a caller who tries again installs a new one")?;
+    s.note("a number alone doesn't make a phone ring")?;
+    s.note("the refused caller's socket stays open, but after a failed connect() its state is unspecified (connect(2)): a caller who tries again closes it and installs a new one")?;
     drop(phone);
     s.step(
         Who::You,
@@ -138,7 +140,6 @@ fn switched_on(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), 
             "getsockname says {line}, not the loopback line 127.0.0.1 this chapter asks for. `cargo run -- check 3` explains what to change."
         )));
     }
-    s.note("inside, the reference answer calls socket(), bind(127.0.0.1 port 0), listen(fd, backlog), getsockname()")?;
     s.step(
         Who::You,
         "ask the exchange whether this phone is switched on",
@@ -150,7 +151,7 @@ fn switched_on(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), 
     s.note(if on {
         "0 for the switched-off phone, 1 for this one: listen() is the whole difference"
     } else {
-        "still 0: open_for_calls() never called listen(), so this phone won't ring either"
+        "still 0: this phone is not listening, so it won't ring either"
     })?;
     Ok((phone, number))
 }
@@ -167,10 +168,7 @@ fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneErro
     .enumerate()
     {
         // ANCHOR: dial
-        let caller = dial(number, RING_OUT).map_err(sys(
-            format!("connect(.., {})", names::addr(number)),
-            "Is the phone switched on, with a listen() backlog of a few calls? (Linux holds backlog + 1 waiting calls.)",
-        ))?;
+        let caller = dial(number, RING_OUT).map_err(|errno| rang_out(number, errno))?;
         let reached = kernel::other_end(&caller).map_err(sys("getpeername", "Is it connected?"))?;
         // ANCHOR_END: dial
         let fd = caller.as_raw_fd();
@@ -194,15 +192,56 @@ fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneErro
         }
         callers.push(caller);
     }
-    s.note(
-        "the backlog you pass to listen() sizes that queue. When it is full, Linux ignores new",
-    )?;
-    s.note("callers, who keep ringing until there is room or they give up. A few calls is plenty")?;
-    s.note(
-        "here; a busy server asks for SOMAXCONN (nix: Backlog::MAXCONN), which the kernel caps",
-    )?;
-    s.note("at /proc/sys/net/core/somaxconn")?;
+    s.note("the backlog you pass to listen() sizes that queue of finished calls, the accept queue; handshakes still under way wait in a second one, the SYN queue (net.ipv4.tcp_max_syn_backlog)")?;
+    s.note("when the accept queue is full, Linux drops new callers' SYNs and they keep ringing; nstat's TcpExtListenOverflows counts each one turned away")?;
+    s.note("a few calls is plenty here; a busy server asks for more: SOMAXCONN is 4096 in the headers (nix: Backlog::MAXCONN), and Linux caps any backlog at net.core.somaxconn")?;
     Ok(callers)
+}
+
+/// The first caller on hold listens, and hears what closing the phone did
+/// to the queued calls: the kernel reset them.
+fn cut_off(s: &mut Scene, callers: &[OwnedFd]) -> SceneResult {
+    let Some(caller) = callers.first() else {
+        return Ok(());
+    };
+    let fd = caller.as_raw_fd();
+    // poll() first, so a caller that hears nothing can't hang the scene.
+    let heard = match party::ready(caller, RING_OUT) {
+        Ok(true) => read(caller, &mut [0u8; 16]).map(|n| n.to_string()),
+        Ok(false) => Err(Errno::ETIMEDOUT),
+        Err(e) => Err(e),
+    };
+    let heard = match heard {
+        Ok(n) => n,
+        Err(errno) => names::errno(errno),
+    };
+    s.step(
+        Who::Caller,
+        "the first caller on hold listens",
+        &format!("read(fd {fd}, ..) = {heard}"),
+    )?;
+    s.note(if heard.starts_with("ECONNRESET") {
+        "the calls on hold were cut off with the phone: the kernel reset each one (chapter 5 picks them up instead)"
+    } else {
+        "the call on hold did not end with a reset: the kernel should reset calls queued on a closed phone"
+    })?;
+    Ok(())
+}
+
+/// A caller who couldn't get through, in one line: what connect() said.
+fn rang_out(number: &SockaddrIn, errno: Errno) -> SceneError {
+    let said = format!(
+        "connect(.., {}) = {}",
+        names::addr(number),
+        names::errno(errno)
+    );
+    SceneError::Unexpected(match errno {
+        Errno::EINPROGRESS => format!(
+            "The caller gave up after {} s: {said}, Linux's answer when SO_SNDTIMEO runs out mid-handshake. The phone's queue is full: is the listen() backlog at least 1? (Linux holds backlog + 1 waiting calls.)",
+            RING_OUT.as_secs()
+        ),
+        _ => format!("The caller couldn't get through: {said}. `cargo run -- check 3` explains what to change."),
+    })
 }
 
 /// A connect's result as strace would show it: `0`, or the errno's name.
