@@ -80,7 +80,7 @@ fn switched_off(s: &mut Scene) -> SceneResult {
         )?;
     }
     s.note("a number alone doesn't make a phone ring")?;
-    s.note("the refused caller's socket stays open, but after a failed connect() its state is unspecified (connect(2)): a caller who tries again closes it and installs a new one")?;
+    s.note("the kernel doesn't close a refused caller's socket, but after a failed connect() its state is unspecified (connect(2)), so a caller closes it and installs a new one to try again")?;
     drop(phone);
     s.step(
         Who::You,
@@ -194,7 +194,7 @@ fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneErro
     }
     s.note("the backlog you pass to listen() sizes that queue of finished calls, the accept queue; handshakes still under way wait in a second one, the SYN queue (net.ipv4.tcp_max_syn_backlog)")?;
     s.note("when the accept queue is full, Linux drops new callers' SYNs and they keep ringing; nstat's TcpExtListenOverflows counts each one turned away")?;
-    s.note("a few calls is plenty here; a busy server asks for more: SOMAXCONN is 4096 in the headers (nix: Backlog::MAXCONN), and Linux caps any backlog at net.core.somaxconn")?;
+    s.note("a few calls is plenty here; a busy server asks for more: SOMAXCONN (nix: Backlog::MAXCONN) is a constant, 4096 with glibc, and Linux caps any backlog at the sysctl net.core.somaxconn, which Backlog::MAXALLOWABLE asks for")?;
     Ok(callers)
 }
 
