@@ -281,6 +281,18 @@ fn transcript() {
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
+    // TIME_WAIT, as /proc/net/tcp shows it: the shop that hung up first
+    // waits, the caller is gone; SO_REUSEADDR on the new phone alone is
+    // refused, on both phones it is granted.
+    assert_eq!(text.matches("TIME_WAIT;").count(), 2, "{text}");
+    assert_eq!(text.matches(" gone\n").count(), 2, "{text}");
+    let binds: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("SO_REUSEADDR, 1); bind("))
+        .collect();
+    assert_eq!(binds.len(), 2, "{text}");
+    assert!(binds[0].ends_with("EADDRINUSE (Address already in use)"), "{text}");
+    assert!(binds[1].ends_with(") = 0"), "{text}");
     crate::assert_transcript!("ch02-transcript", text);
 }
 

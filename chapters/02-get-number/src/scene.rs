@@ -5,13 +5,26 @@
 //! is. Then a neighbour tries to take the very same number and is refused
 //! with `EADDRINUSE`, and takes a free one instead. Nobody can ring either
 //! phone yet: they are numbered but switched off (chapter 3).
+//!
+//! Last, the trap after a server stops: a shop (its phone switched on and
+//! picked up with the calls of chapters 3-5, done here for you) hangs up on
+//! a caller first, and its side of the call waits in `TIME_WAIT`; its number
+//! can be taken again at once only if the old phone and the new one both set
+//! `SO_REUSEADDR`.
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{args, kernel, learner, names, party};
-use nix::sys::socket::{bind, getsockopt, sockopt, SockaddrIn};
+use nix::sys::socket::{
+    accept, bind, getsockopt, listen, setsockopt, sockopt, Backlog, SockaddrIn,
+};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// How long the scene waits for the kernel to finish a loopback hang-up (it
+/// takes microseconds; the bound only keeps a broken kernel from hanging us).
+const HANG_UP: Duration = Duration::from_secs(2);
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     args::none(s.chapter, args)?;
@@ -34,6 +47,10 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
             fds.0, fds.1
         ),
     )?;
+    s.pause()?;
+    time_wait(s, false)?;
+    s.pause()?;
+    time_wait(s, true)?;
     s.pause()?;
     s.moral()?;
     Ok(())
@@ -186,5 +203,130 @@ fn outcome(result: nix::Result<()>) -> String {
     match result {
         Ok(()) => "0".to_string(),
         Err(errno) => names::errno(errno),
+    }
+}
+
+/// A shop takes one call and hangs up first; then, closed, it asks for its
+/// number back. `reuse`: the shop set `SO_REUSEADDR` from the start.
+fn time_wait(s: &mut Scene, reuse: bool) -> SceneResult {
+    let (shop, number) = shop(reuse)?;
+    let at = names::addr(&number);
+    let caller = party::dial(&number).map_err(sys("connect", "Is the loopback line up?"))?;
+    let line = accept(&shop).map_err(sys("accept", "Is the shop switched on?"))?;
+    let (a, c, l) = (shop.as_raw_fd(), caller.as_raw_fd(), line.as_raw_fd());
+    s.step(
+        Who::Callee,
+        &if reuse {
+            format!("another shop sets SO_REUSEADDR before it opens at {at}, and takes a call")
+        } else {
+            format!("a shop opens at {at} and takes a call (chapters 3-5)")
+        },
+        &format!("listen(fd {a}, 4); connect(fd {c}, {at}) = 0; accept(fd {a}) = fd {l}"),
+    )?;
+    let caller_number =
+        kernel::own_number(&caller).map_err(sys("getsockname", "Is it a socket?"))?;
+    drop(line); // the shop hangs up first: its kernel sends FIN
+    let heard = party::hear(&caller, 1, HANG_UP).map_err(sys("read", "Is it a socket?"))?;
+    drop(caller); // the caller hears the end of file and hangs up too
+    drop(shop);
+    s.step(
+        Who::Callee,
+        "the shop hangs up first; the caller hears it, hangs up too, and the shop closes",
+        &format!(
+            "close(fd {l}); read(fd {c}) = {}; close(fd {c}); close(fd {a})",
+            if heard.is_empty() {
+                "0 (end of file)"
+            } else {
+                "data"
+            }
+        ),
+    )?;
+    let (shop_side, caller_side) = wait_for_time_wait(&number, &caller_number);
+    s.step(
+        Who::Exchange,
+        "the side that hung up first waits; the other side's call is over",
+        &format!(
+            "/proc/net/tcp: {at} -> {} {shop_side}; {} -> {at} {caller_side}",
+            names::addr(&caller_number),
+            names::addr(&caller_number),
+        ),
+    )?;
+    ask_back(s, reuse, &number)
+}
+
+/// The shop's phone: switched on at a free loopback number.
+fn shop(reuse: bool) -> Result<(OwnedFd, SockaddrIn), SceneError> {
+    let phone = dialtone_kit::party::new_phone().map_err(sys("socket", "Close some programs."))?;
+    if reuse {
+        setsockopt(&phone, sockopt::ReuseAddr, &true)
+            .map_err(sys("setsockopt", "Is it a socket?"))?;
+    }
+    bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).map_err(sys("bind", "Is lo up?"))?;
+    let backlog = Backlog::new(4).map_err(sys("Backlog::new(4)", "4 is a valid backlog."))?;
+    listen(&phone, backlog).map_err(sys("listen", "Is it a stream socket?"))?;
+    let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
+    Ok((phone, number))
+}
+
+/// The reopened shop, with `SO_REUSEADDR` on its new phone, asks for its number.
+fn ask_back(s: &mut Scene, old_had_it: bool, number: &SockaddrIn) -> SceneResult {
+    let again = dialtone_kit::party::new_phone().map_err(sys("socket", "Close some programs."))?;
+    setsockopt(&again, sockopt::ReuseAddr, &true).map_err(sys("setsockopt", "Is it a socket?"))?;
+    let fd = again.as_raw_fd();
+    let taken = bind(fd, number);
+    s.step(
+        Who::Callee,
+        "the shop reopens with SO_REUSEADDR on its new phone and asks for its number back",
+        &format!(
+            "setsockopt(fd {fd}, SO_REUSEADDR, 1); bind(fd {fd}, {}) = {}",
+            names::addr(number),
+            outcome(taken)
+        ),
+    )?;
+    s.note(match (old_had_it, taken.is_ok()) {
+        (false, false) => "on Linux a number is shared with a TIME_WAIT call only if the old phone had SO_REUSEADDR too; this one didn't, so the number stays taken for 60 s (ss -tan state time-wait lists such calls)",
+        (true, true) => "both the old phone and the new one set SO_REUSEADDR, so the number is free again at once: what a server does every time it starts",
+        (false, true) => "the number was free at once, though the old phone had no SO_REUSEADDR: this kernel does not keep the hung-up side in TIME_WAIT",
+        (true, false) => "refused, though both phones set SO_REUSEADDR: another phone holds this number",
+    })?;
+    Ok(())
+}
+
+/// The states `/proc/net/tcp` shows for the shop's side and the caller's side
+/// of the call, once the shop's is `TIME_WAIT` or `HANG_UP` has passed.
+fn wait_for_time_wait(shop: &SockaddrIn, caller: &SockaddrIn) -> (String, String) {
+    let deadline = Instant::now() + HANG_UP;
+    loop {
+        let sides = (tcp_state(shop, caller), tcp_state(caller, shop));
+        let settled = sides.0 == "TIME_WAIT" && sides.1 == "gone";
+        if settled || Instant::now() >= deadline {
+            return sides;
+        }
+        // The kernel finishes a loopback hang-up in microseconds; let it run.
+        std::thread::yield_now();
+    }
+}
+
+/// The state of the call from `local` to `remote` in `/proc/self/net/tcp`
+/// (Linux), by name, or "gone" when the kernel has forgotten it.
+fn tcp_state(local: &SockaddrIn, remote: &SockaddrIn) -> String {
+    let hex = |a: &SockaddrIn| format!("{:08X}:{:04X}", u32::from(a.ip()).swap_bytes(), a.port());
+    let (want_local, want_remote) = (hex(local), hex(remote));
+    let table = std::fs::read_to_string("/proc/self/net/tcp").unwrap_or_default();
+    let state = table.lines().skip(1).find_map(|row| {
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        (fields.get(1) == Some(&want_local.as_str())
+            && fields.get(2) == Some(&want_remote.as_str()))
+        .then(|| fields.get(3).copied().unwrap_or(""))
+    });
+    match state {
+        None => "gone".to_string(),
+        Some("01") => "ESTABLISHED".to_string(),
+        Some("04") => "FIN_WAIT1".to_string(),
+        Some("05") => "FIN_WAIT2".to_string(),
+        Some("06") => "TIME_WAIT".to_string(),
+        Some("08") => "CLOSE_WAIT".to_string(),
+        Some("09") => "LAST_ACK".to_string(),
+        Some(other) => format!("state {other}"),
     }
 }
