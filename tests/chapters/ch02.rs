@@ -291,7 +291,10 @@ fn transcript() {
         .filter(|l| l.contains("SO_REUSEADDR, 1); bind("))
         .collect();
     assert_eq!(binds.len(), 2, "{text}");
-    assert!(binds[0].ends_with("EADDRINUSE (Address already in use)"), "{text}");
+    assert!(
+        binds[0].ends_with("EADDRINUSE (Address already in use)"),
+        "{text}"
+    );
     assert!(binds[1].ends_with(") = 0"), "{text}");
     crate::assert_transcript!("ch02-transcript", text);
 }

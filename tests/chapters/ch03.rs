@@ -7,7 +7,7 @@ use nix::sys::socket::{
 };
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use crate::support::{expect_mistake, expect_pass, expect_unfinished, play};
 
@@ -241,25 +241,30 @@ fn a_non_blocking_phone_is_caught() {
     );
 }
 
+/// The one listening phone the copying wrong answer below keeps; the test
+/// takes it back afterwards, so no socket outlives the test.
+static KEPT: Mutex<Option<(OwnedFd, SockaddrIn)>> = Mutex::new(None);
+
 /// Mistake: one listening phone kept in a static, and a copy handed out on
 /// every call: a second "phone" at the same number, one kernel socket.
 #[test]
 fn a_copy_of_one_phone_is_caught() {
     fn shared() -> Phone {
-        static PHONE: OnceLock<(OwnedFd, SockaddrIn)> = OnceLock::new();
-        if PHONE.get().is_none() {
+        let mut kept = KEPT.lock().map_err(|_| nix::errno::Errno::EDEADLK)?;
+        if kept.is_none() {
             let phone = install(SockType::Stream)?;
             bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
             listen(&phone, Backlog::new(4)?)?;
             let number = getsockname(phone.as_raw_fd())?;
-            let _ = PHONE.set((phone, number));
+            *kept = Some((phone, number));
         }
-        let (phone, number) = PHONE.get().expect("set just above");
+        let (phone, number) = kept.as_ref().expect("set just above");
         let copy = phone.try_clone().map_err(|_| nix::errno::Errno::EMFILE)?;
         Ok((copy, *number))
     }
     let f = expect_mistake(check::run(&answer(shared)), "ch03.same-phone");
     assert!(f.got.contains("socket:[") && f.got.contains("dup"), "{f}");
+    drop(KEPT.lock().expect("no test panics holding it").take());
 }
 
 /// The number the picking-up wrong answer below waits on, so the test can
