@@ -128,7 +128,26 @@ fn a_made_up_number_is_caught() {
         Ok(wanted)
     }
     let f = expect_mistake(check::run(&answer(made_up)), "ch02.made-up-number");
-    assert!(f.got.contains("127.0.0.1:0"), "{f}");
+    assert!(
+        f.got.contains("127.0.0.1:0") && f.got.contains("what you asked bind() for"),
+        "{f}"
+    );
+}
+
+/// Mistake: a C habit, converting the port to network byte order (htons)
+/// though nix's SockaddrIn already takes and gives host order.
+#[test]
+fn a_byte_swapped_port_is_caught() {
+    fn network_order(phone: &OwnedFd) -> nix::Result<SockaddrIn> {
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        let number: SockaddrIn = getsockname(phone.as_raw_fd())?;
+        Ok(SockaddrIn::new(127, 0, 0, 1, number.port().to_be()))
+    }
+    if cfg!(target_endian = "big") {
+        return; // to_be() changes nothing there: the answer is right
+    }
+    let f = expect_mistake(check::run(&answer(network_order)), "ch02.made-up-number");
+    assert!(f.got.contains("byte order"), "{f}");
 }
 
 /// Mistake: no bind() at all, or a bind() on a socket of one's own.

@@ -297,9 +297,20 @@ fn check_reported(returned: SockaddrIn, actual: SockaddrIn) -> Result<(), Failur
         "get_a_number() returned a number the phone doesn't have",
     )
     .expected(format!("Ok({}), what getsockname says", names::addr(&actual)))
-    .got(format!("Ok({})", names::addr(&returned)))
+    .got(format!("Ok({}){}", names::addr(&returned), why_different(&returned, &actual)))
     .phone("you told your friends a number you never checked; ask the exchange which one you got.")
-    .syscall("after bind(), return getsockname(phone.as_raw_fd()): port 0 was a request, not the answer."))
+    .syscall("after bind(), return getsockname(phone.as_raw_fd()) as it is: port 0 was a request, not the answer, and nix's ports are already in host byte order."))
+}
+
+/// What the returned number's difference from the real one points at.
+fn why_different(returned: &SockaddrIn, actual: &SockaddrIn) -> &'static str {
+    if returned.port() == 0 {
+        ": port 0 is what you asked bind() for, not what you got"
+    } else if returned.port() == actual.port().swap_bytes() && returned.ip() == actual.ip() {
+        ": the real port with its two bytes swapped, a byte order conversion (to_be, htons) too many"
+    } else {
+        ""
+    }
 }
 
 fn unreadable(what: &str, errno: Errno) -> Failure {
