@@ -1,8 +1,9 @@
 //! The scene of chapter 1, narrated line by line.
 //!
 //! You install a phone with the learner's `install_phone()`, then ask the
-//! kernel three questions about it and hang it up. There is no second party
-//! yet: a phone without a number can't be called (chapter 2).
+//! kernel about it (its type, its family, its flags, its number) and hang it
+//! up. There is no second party yet: a phone without a number can't be
+//! called (chapter 2).
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
@@ -16,7 +17,19 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     s.title(
         "You have just moved in. Before anyone can ring you, you need a telephone on the wall.",
     )?;
+    let phone = install(s, answer)?;
+    kind_and_family(s, &phone)?;
+    flags(s, &phone)?;
+    number(s, &phone)?;
+    s.pause()?;
+    hang_up(s, phone)?;
+    s.pause()?;
+    s.moral()?;
+    Ok(())
+}
 
+/// The learner's `install_phone()`, and what `/proc` says the descriptor is.
+fn install(s: &mut Scene, answer: &Answer) -> Result<OwnedFd, SceneError> {
     // ANCHOR: install
     let phone = learner::call(s.chapter, "install_phone", answer.install_phone)?.map_err(sys(
         "install_phone()",
@@ -32,14 +45,18 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
         &format!("install_phone() = fd {fd}"),
     )?;
     s.note("a socket is a file descriptor: the same kind of small number open() gives for a file")?;
-    let target = kernel::fd_target(fd);
-    if let Some(target) = &target {
+    if let Some(target) = kernel::fd_target(fd) {
         s.note(&format!("/proc/self/fd/{fd} -> {target}"))?;
     }
+    Ok(phone)
+}
 
+/// `SO_TYPE` and the family: a stream, on the IPv4 network.
+fn kind_and_family(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
     // ANCHOR: ask
-    let kind = kernel::line_kind(&phone).map_err(sys("getsockopt(SO_TYPE)", "Is it a socket?"))?;
-    let family = kernel::network(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
+    let kind = kernel::line_kind(phone).map_err(sys("getsockopt(SO_TYPE)", "Is it a socket?"))?;
+    let family = kernel::network(phone).map_err(sys("getsockname", "Is it a socket?"))?;
     // ANCHOR_END: ask
     s.step(
         Who::You,
@@ -72,46 +89,6 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
         }));
     }
     s.note("IPv4. On Linux, C can also ask getsockopt(SO_DOMAIN); the answer is the same")?;
-    flags(s, &phone)?;
-    // An IPv4 phone, so getsockname's answer reads as an IPv4 number.
-    let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
-    s.step(
-        Who::You,
-        "ask what your number is",
-        &format!("getsockname(fd {fd}) = {}", names::addr(&number)),
-    )?;
-    if number.port() == 0 && number.ip().is_unspecified() {
-        s.note("no number yet: 0.0.0.0 port 0 is how Linux answers for an unbound socket (POSIX leaves it unspecified), so nobody can ring this phone")?;
-    } else {
-        s.note("this phone already has a number: install_phone() should only install (chapter 2 numbers it)")?;
-    }
-    s.pause()?;
-
-    // ANCHOR: hangup
-    drop(phone); // OwnedFd's Drop calls close(fd): the phone comes off the wall.
-                 // ANCHOR_END: hangup
-    s.step(
-        Who::You,
-        "take the phone off the wall",
-        &format!("close(fd {fd}), when the OwnedFd is dropped"),
-    )?;
-    // Compare with what the descriptor was: another thread may already have
-    // reused the number for something else, but never for our socket.
-    let gone = kernel::fd_target(fd) != target;
-    s.step(
-        Who::Exchange,
-        "that line no longer exists",
-        &format!(
-            "/proc/self/fd/{fd}: {}",
-            if gone {
-                "no longer our socket"
-            } else {
-                "STILL OPEN (a leak!)"
-            }
-        ),
-    )?;
-    s.pause()?;
-    s.moral()?;
     Ok(())
 }
 
@@ -150,6 +127,53 @@ fn flags(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
     } else {
         "close-on-exec is off: nix's socket() adds nothing you don't ask for, so a program you start with exec() inherits this phone; std::net always asks for SOCK_CLOEXEC"
     })?;
+    Ok(())
+}
+
+/// `getsockname`: an IPv4 phone's number, which a new phone doesn't have.
+fn number(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
+    let number = kernel::own_number(phone).map_err(sys("getsockname", "Is it a socket?"))?;
+    s.step(
+        Who::You,
+        "ask what your number is",
+        &format!("getsockname(fd {fd}) = {}", names::addr(&number)),
+    )?;
+    if number.port() == 0 && number.ip().is_unspecified() {
+        s.note("no number yet: 0.0.0.0 port 0 is how Linux answers for an unbound socket (POSIX leaves it unspecified), so nobody can ring this phone")?;
+    } else {
+        s.note("this phone already has a number: install_phone() should only install (chapter 2 numbers it)")?;
+    }
+    Ok(())
+}
+
+/// Dropping the `OwnedFd` closes it; `/proc/self/fd` shows the line is gone.
+fn hang_up(s: &mut Scene, phone: OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
+    let target = kernel::fd_target(fd);
+    // ANCHOR: hangup
+    drop(phone); // OwnedFd's Drop calls close(fd): the phone comes off the wall.
+                 // ANCHOR_END: hangup
+    s.step(
+        Who::You,
+        "take the phone off the wall",
+        &format!("close(fd {fd}), when the OwnedFd is dropped"),
+    )?;
+    // Compare with what the descriptor was: another thread may already have
+    // reused the number for something else, but never for our socket.
+    let gone = kernel::fd_target(fd) != target;
+    s.step(
+        Who::Exchange,
+        "that line no longer exists",
+        &format!(
+            "/proc/self/fd/{fd}: {}",
+            if gone {
+                "no longer our socket"
+            } else {
+                "STILL OPEN (a leak!)"
+            }
+        ),
+    )?;
     Ok(())
 }
 
