@@ -157,10 +157,7 @@ fn shared_number(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
             u8::from(reuse)
         ),
     )?;
-    s.note(
-        "a socket from socket() starts with it off. Rust's std::net::TcpListener::bind turns it on",
-    )?;
-    s.note("(on Unix) so a restarted server can take its number back while old calls wind down")?;
+    s.note("a socket from socket() starts with it off. Rust's std::net::TcpListener::bind turns it on (on Unix), so a restarted server can take its number back while old calls wind down (TIME_WAIT, at the end)")?;
     Ok(())
 }
 

@@ -183,12 +183,7 @@ fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneErro
             &format!("getpeername(fd {fd}) = {}", names::addr(&reached)),
         )?;
         if i == 0 {
-            s.note(
-                "nobody has called accept(), yet connect() returned 0: the kernel answered the",
-            )?;
-            s.note(
-                "handshake itself and put the call in the phone's queue, where accept() finds it",
-            )?;
+            s.note("nobody has called accept(), yet connect() returned 0: the kernel answered the handshake itself and put the call in the phone's queue, where accept() finds it")?;
         }
         callers.push(caller);
     }
