@@ -21,15 +21,30 @@ pub fn network<F: AsFd>(fd: &F) -> nix::Result<Option<AddressFamily>> {
     Ok(addr.family())
 }
 
-/// `getsockname`: this phone's own number. `EAFNOSUPPORT` if it isn't IPv4.
-pub fn own_number<F: AsFd>(fd: &F) -> nix::Result<SockaddrIn> {
-    let addr: SockaddrStorage = getsockname(fd.as_fd().as_raw_fd())?;
-    addr.as_sockaddr_in().copied().ok_or(Errno::EAFNOSUPPORT)
+/// `getsockname`: this phone's own number, in whatever family it is
+/// (IPv4, IPv6, a Unix name; [`crate::names::number`] writes it down).
+pub fn number_of<F: AsFd>(fd: &F) -> nix::Result<SockaddrStorage> {
+    getsockname(fd.as_fd().as_raw_fd())
 }
 
-/// `getpeername`: caller ID, the number at the other end of the call.
+/// `getpeername`: caller ID, the number at the other end, in any family.
+/// `ENOTCONN` for a phone on no call (a datagram socket never `connect`ed).
+pub fn other_end_of<F: AsFd>(fd: &F) -> nix::Result<SockaddrStorage> {
+    getpeername(fd.as_fd().as_raw_fd())
+}
+
+/// [`number_of`] for an IPv4 phone, as Parts I and II use it.
+/// `EAFNOSUPPORT` if it isn't IPv4.
+pub fn own_number<F: AsFd>(fd: &F) -> nix::Result<SockaddrIn> {
+    ipv4(number_of(fd)?)
+}
+
+/// [`other_end_of`] for an IPv4 call: caller ID.
 pub fn other_end<F: AsFd>(fd: &F) -> nix::Result<SockaddrIn> {
-    let addr: SockaddrStorage = getpeername(fd.as_fd().as_raw_fd())?;
+    ipv4(other_end_of(fd)?)
+}
+
+fn ipv4(addr: SockaddrStorage) -> nix::Result<SockaddrIn> {
     addr.as_sockaddr_in().copied().ok_or(Errno::EAFNOSUPPORT)
 }
 
@@ -51,4 +66,46 @@ pub fn open_fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .map(|d| d.count().saturating_sub(1)) // read_dir's own descriptor
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names;
+    use crate::party::{self, Kind};
+    use nix::sys::socket::{accept, socketpair, SockFlag};
+
+    /// Own number and caller ID answer for IPv6 as for IPv4; the IPv4
+    /// questions refuse an IPv6 phone instead of answering wrong.
+    #[test]
+    fn numbers_in_any_family() {
+        let kind = Kind::new(AddressFamily::Inet6, SockType::Stream);
+        let (on, number) = party::switched_on(kind).expect("a listener on ::1");
+        let caller = party::dial_within(&number, crate::patience::RING_OUT).expect("dial ::1");
+        let line = accept(&on).expect("queued");
+        assert_eq!(other_end_of(&caller), Ok(number));
+        assert_eq!(other_end_of(&line), number_of(&caller));
+        assert!(names::number(&number_of(&line).unwrap()).starts_with("[::1]:"));
+        assert_eq!(own_number(&line), Err(Errno::EAFNOSUPPORT));
+        assert_eq!(other_end(&line), Err(Errno::EAFNOSUPPORT));
+    }
+
+    /// A socketpair's ends are Unix phones with no names; a datagram phone
+    /// never connected has no other end.
+    #[test]
+    fn unix_and_unconnected_phones() {
+        let (a, _b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::empty(),
+        )
+        .expect("socketpair");
+        assert_eq!(network(&a), Ok(Some(AddressFamily::Unix)));
+        assert_eq!(line_kind(&a), Ok(SockType::SeqPacket));
+        assert_eq!(names::number(&other_end_of(&a).unwrap()), "(no name)");
+        let (postbox, _) = party::numbered(Kind::new(AddressFamily::Inet, SockType::Datagram))
+            .expect("a numbered postbox");
+        assert_eq!(other_end_of(&postbox), Err(Errno::ENOTCONN));
+    }
 }

@@ -169,19 +169,54 @@ impl fmt::Display for LearnerError {
                  A learner function should return an Err for the kernel's \"no\", not unwrap() it.\n{}",
                 self.task_line()
             ),
-            Trouble::Hung(t) => write!(
-                f,
-                "{name}() in {file} did not return within {} s: the line went quiet.\n\
-                 Something in it is waiting by the telephone for a call or for words that never come \
-                 (a blocking accept, read or connect), or it loops forever.\n{}",
-                t.as_secs_f32(),
-                self.task_line()
-            ),
+            Trouble::Hung(t) => {
+                let waiting = waiting_words(self.chapter);
+                write!(
+                    f,
+                    "{name}() in {file} did not return within {} s: the line went quiet.\n\
+                     Something in it is {} ({}), or it loops forever.\n{}",
+                    t.as_secs_f32(),
+                    waiting.phone,
+                    waiting.calls,
+                    self.task_line()
+                )
+            }
         }
     }
 }
 
 impl std::error::Error for LearnerError {}
+
+/// What a hung learner call is most likely waiting for, in telephone words
+/// and as the blocking calls that do it, for this chapter's kind of phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    /// e.g. "waiting by the telephone for a call or for words that never come".
+    pub phone: &'static str,
+    /// e.g. "a blocking accept, read or connect".
+    pub calls: &'static str,
+}
+
+/// The words for a hung call in `chapter`: a chapter about datagrams
+/// (its syscalls include `sendto`, `recvfrom` or `recvmsg`) waits at the
+/// letterbox, not by the telephone, and has no accept or connect to block.
+pub fn waiting_words(chapter: &Chapter) -> Waiting {
+    let postcards = chapter
+        .syscalls
+        .iter()
+        .any(|c| matches!(c.as_str(), "sendto" | "recvfrom" | "recvmsg" | "sendmsg"));
+    if postcards {
+        Waiting {
+            phone: "waiting at the letterbox for a postcard that never comes",
+            calls: "a blocking recvfrom or recv, with nobody posting",
+        }
+    } else {
+        Waiting {
+            phone: "waiting by the telephone for a call or for words that never come",
+            calls: "a blocking accept, read or connect",
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -239,5 +274,33 @@ mod tests {
     #[test]
     fn value_comes_back() {
         assert_eq!(call(ch01(), "install_phone", || 7u8).unwrap(), 7);
+    }
+
+    /// The stream chapters keep their words; a datagram chapter's hung
+    /// call speaks of postcards and recvfrom, not of accept or connect.
+    #[test]
+    fn hung_words_fit_the_kind_of_phone() {
+        let stream = waiting_words(ch01());
+        assert!(stream.calls.contains("accept") && stream.phone.contains("telephone"));
+        // Chapter 1 as a datagram chapter would list its calls.
+        let mut course = crate::course::Course::parse(crate::course::COURSE_TOML).expect("parses");
+        let mut postcards = course.chapters.swap_remove(0);
+        postcards.syscalls = vec!["socket".into(), "sendto".into(), "recvfrom".into()];
+        let postcards: &'static Chapter = Box::leak(Box::new(postcards));
+        let err = call_within(
+            postcards,
+            "install_phone",
+            Duration::from_millis(10),
+            || loop {
+                thread::park();
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("postcard") && err.contains("recvfrom"),
+            "{err}"
+        );
+        assert!(!err.contains("accept") && !err.contains("connect"), "{err}");
     }
 }

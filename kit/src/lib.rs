@@ -6,6 +6,10 @@
 //! verdict in telephone words and syscall words ([`check`]). The course's
 //! order, titles and hints come from `course.toml` through [`course`], and
 //! [`wire`] sets up a loopback call whose other end a scene or check scripts.
+//! A check's shared tools are [`task`] (the learner's function and its name
+//! together: [`learner_call!`]), [`patience`] (how long each kind of wait
+//! lasts), [`party`] (the other party's phone, dial and ears) and
+//! [`names::show`] (bytes as a learner would print them).
 #![forbid(unsafe_code)]
 
 pub mod args;
@@ -16,5 +20,7 @@ pub mod kernel;
 pub mod learner;
 pub mod names;
 pub mod party;
+pub mod patience;
 pub mod scene;
+pub mod task;
 pub mod wire;

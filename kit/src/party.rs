@@ -11,11 +11,15 @@
 //! Everything here is loopback-only and lets the kernel pick the port, so two
 //! tests (or two classmates) never fight over a number.
 
+use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
-    bind, connect, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+    bind, connect, listen, recvfrom, sendto, setsockopt, socket, sockopt, AddressFamily, Backlog,
+    MsgFlags, SockFlag, SockType, SockaddrIn, SockaddrIn6, SockaddrLike, SockaddrStorage, UnixAddr,
 };
+use nix::sys::time::{TimeVal, TimeValLike};
 use nix::unistd::read;
+use std::net::{Ipv6Addr, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -23,13 +27,126 @@ use crate::kernel;
 
 /// A new, unnumbered IPv4 stream socket: chapter 1's phone, for the checks,
 /// scenes and tests that need one as a prop rather than as the lesson.
+/// Shorthand for `phone(Kind::IPV4_STREAM)`; [`phone`] makes any kind.
 pub fn new_phone() -> nix::Result<OwnedFd> {
-    socket(
-        AddressFamily::Inet,
-        SockType::Stream,
-        SockFlag::empty(),
-        None,
-    )
+    phone(Kind::IPV4_STREAM)
+}
+
+/// What kind of phone: the network it is on (`socket()`'s domain) and the
+/// kind of line (its type). Chapter 1's phone is `Kind::IPV4_STREAM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// `AF_INET`, `AF_INET6` or `AF_UNIX`.
+    pub family: AddressFamily,
+    /// `SOCK_STREAM` (a call), `SOCK_DGRAM` (postcards) or `SOCK_SEQPACKET`
+    /// (a call that keeps each message whole; Unix only on Linux without SCTP).
+    pub line: SockType,
+}
+
+impl Kind {
+    /// An IPv4 stream: the phone of Parts I and II.
+    pub const IPV4_STREAM: Kind = Kind::new(AddressFamily::Inet, SockType::Stream);
+
+    pub const fn new(family: AddressFamily, line: SockType) -> Kind {
+        Kind { family, line }
+    }
+
+    /// Does this kind of line have calls (`listen`/`accept`), rather than
+    /// postcards sent one by one?
+    pub fn has_calls(self) -> bool {
+        matches!(self.line, SockType::Stream | SockType::SeqPacket)
+    }
+}
+
+/// A new, unnumbered socket of any kind: a prop, like [`new_phone`].
+pub fn phone(kind: Kind) -> nix::Result<OwnedFd> {
+    socket(kind.family, kind.line, SockFlag::empty(), None)
+}
+
+/// A phone of `kind` with a number the kernel chose on this machine:
+/// 127.0.0.1 or ::1 with port 0, or for `AF_UNIX` an abstract name
+/// (`bind` with only the family, which Linux answers by "autobind": a
+/// unique name like `@0001a`, in no directory, so there is no socket file
+/// to remove afterwards and no two tests can collide).
+pub fn numbered(kind: Kind) -> nix::Result<(OwnedFd, SockaddrStorage)> {
+    let phone = phone(kind)?;
+    let fd = phone.as_raw_fd();
+    match kind.family {
+        AddressFamily::Inet => bind(fd, &SockaddrIn::new(127, 0, 0, 1, 0))?,
+        AddressFamily::Inet6 => bind(
+            fd,
+            &SockaddrIn6::from(SocketAddrV6::new(Ipv6Addr::LOCALHOST, 0, 0, 0)),
+        )?,
+        AddressFamily::Unix => bind(fd, &UnixAddr::new_unnamed())?,
+        _ => return Err(Errno::EAFNOSUPPORT),
+    }
+    let number = kernel::number_of(&phone)?;
+    Ok((phone, number))
+}
+
+/// A phone of `kind` switched on at a kernel-chosen number ([`numbered`],
+/// then `listen` with a backlog of 8). Only for kinds that have calls:
+/// a datagram socket has no calls to queue (`EOPNOTSUPP`).
+pub fn switched_on(kind: Kind) -> nix::Result<(OwnedFd, SockaddrStorage)> {
+    let (phone, number) = numbered(kind)?;
+    listen(&phone, Backlog::new(8)?)?;
+    Ok((phone, number))
+}
+
+/// [`dial_within`] for any kind that has calls (`SOCK_STREAM`,
+/// `SOCK_SEQPACKET`) in the address's family.
+pub fn dial_kind_within(
+    line: SockType,
+    number: &dyn SockaddrLike,
+    ring_out: Duration,
+) -> nix::Result<OwnedFd> {
+    let family = number.family().ok_or(Errno::EAFNOSUPPORT)?;
+    let caller = phone(Kind::new(family, line))?;
+    setsockopt(&caller, sockopt::SendTimeout, &timeval(ring_out))?;
+    match connect(caller.as_raw_fd(), number) {
+        Ok(()) => Ok(caller),
+        Err(Errno::EINPROGRESS) => Err(Errno::ETIMEDOUT),
+        Err(e) => Err(e),
+    }
+}
+
+/// One datagram as it arrived: its bytes and who sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    pub bytes: Vec<u8>,
+    /// The sender's number; `None` from an unnamed Unix socket (a postcard
+    /// with no return address).
+    pub from: Option<SockaddrStorage>,
+}
+
+/// The next datagram on `postbox`, if one arrives within `within`: one
+/// `recvfrom` for one datagram, never two joined (which [`hear`] does to
+/// stream bytes): a datagram's boundaries are the lesson. `Ok(None)` if
+/// nothing came. The buffer is sized by a peek first
+/// ([`crate::wire::next_datagram`]), so nothing is ever cut off.
+pub fn hear_datagram<F: AsFd>(postbox: &F, within: Duration) -> nix::Result<Option<Datagram>> {
+    if !ready(postbox, within)? {
+        return Ok(None);
+    }
+    let Some(size) = crate::wire::next_datagram(postbox)? else {
+        return Ok(None);
+    };
+    // recvfrom, not recvmsg: nix 0.32's recvmsg leaves a Unix sender's
+    // address length unset in a SockaddrStorage.
+    let mut bytes = vec![0u8; size];
+    let (n, from) = recvfrom::<SockaddrStorage>(postbox.as_fd().as_raw_fd(), &mut bytes)?;
+    bytes.truncate(n);
+    // An unnamed Unix sender comes back as an address with only a family.
+    let from = from.filter(|a| a.as_unix_addr().is_none_or(|u| !u.is_unnamed()));
+    Ok(Some(Datagram { bytes, from }))
+}
+
+/// Sends one datagram: `sendto(postbox, bytes, to)`.
+pub fn post<F: AsFd>(postbox: &F, bytes: &[u8], to: &dyn SockaddrLike) -> nix::Result<()> {
+    let n = sendto(postbox.as_fd().as_raw_fd(), bytes, to, MsgFlags::empty())?;
+    // A datagram goes whole or not at all: a short count would be a kernel bug.
+    debug_assert_eq!(n, bytes.len());
+    Ok(())
 }
 
 /// A phone with a number on the loopback line but switched off: bound to
@@ -58,6 +175,36 @@ pub fn dial(number: &SockaddrIn) -> nix::Result<OwnedFd> {
     let phone = new_phone()?;
     connect(phone.as_raw_fd(), number)?;
     Ok(phone)
+}
+
+/// The other party dials `number` from a new phone, giving up after
+/// `ring_out` (usually [`crate::patience::RING_OUT`]). For a test caller: a
+/// learner's phone whose queue is full would keep a plain [`dial`] waiting
+/// for minutes, the caller re-sending its SYN.
+///
+/// `SO_SNDTIMEO` bounds a blocking `connect()`; on Linux one that runs out
+/// of that time fails with `EINPROGRESS`, reported here as `ETIMEDOUT`: the
+/// call rang out. The limit stays set on the phone, so each later `write`
+/// on it gives up after `ring_out` too; [`be_patient`] bounds reads as well.
+/// Any family the address is in (IPv4, IPv6, a Unix name), a stream phone.
+pub fn dial_within(number: &dyn SockaddrLike, ring_out: Duration) -> nix::Result<OwnedFd> {
+    dial_kind_within(SockType::Stream, number, ring_out)
+}
+
+/// Sets how long one read or write on `phone` may wait (`SO_RCVTIMEO`,
+/// `SO_SNDTIMEO`): after that the call fails with `EAGAIN` instead of
+/// waiting by the telephone for ever.
+pub fn be_patient<F: AsFd>(phone: &F, patience: Duration) -> nix::Result<()> {
+    let t = timeval(patience);
+    setsockopt(phone, sockopt::ReceiveTimeout, &t)?;
+    setsockopt(phone, sockopt::SendTimeout, &t)
+}
+
+/// A socket timeout's `timeval`; zero would mean "no limit", so it is at
+/// least a microsecond.
+fn timeval(limit: Duration) -> TimeVal {
+    let micros = i64::try_from(limit.as_micros()).unwrap_or(i64::MAX).max(1);
+    TimeVal::microseconds(micros)
 }
 
 /// Does `fd` have something to read within `within`? On a listening phone
@@ -130,7 +277,6 @@ pub fn ephemeral_range() -> Option<(u16, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::errno::Errno;
     use nix::unistd::write;
 
     /// A switched-on phone rings when dialled; a numbered one refuses.
@@ -169,5 +315,96 @@ mod tests {
     fn the_ephemeral_range_is_readable_on_linux() {
         let (low, high) = ephemeral_range().expect("Linux has the file");
         assert!(low <= high);
+    }
+
+    const EVERY_CALL_KIND: [(AddressFamily, SockType); 4] = [
+        (AddressFamily::Inet, SockType::Stream),
+        (AddressFamily::Inet6, SockType::Stream),
+        (AddressFamily::Unix, SockType::Stream),
+        (AddressFamily::Unix, SockType::SeqPacket),
+    ];
+
+    /// Every kind of phone that has calls can be switched on, dialled and
+    /// picked up, on a number of its own family, and is the kind asked for.
+    #[test]
+    fn every_kind_of_call_goes_through() {
+        for (family, line) in EVERY_CALL_KIND {
+            let kind = Kind::new(family, line);
+            let (on, number) = switched_on(kind).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            assert_eq!(number.family(), Some(family));
+            let caller = dial_kind_within(line, &number, crate::patience::RING_OUT)
+                .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            let line_fd = nix::sys::socket::accept(&on).expect("a call is queued");
+            assert_eq!(kernel::line_kind(&line_fd), Ok(line));
+            assert_eq!(kernel::line_kind(&caller), Ok(line));
+            assert_eq!(kernel::network(&caller), Ok(Some(family)));
+            write(&caller, b"hi").expect("write");
+            assert_eq!(hear(&line_fd, 2, Duration::from_secs(2)).unwrap(), b"hi");
+        }
+    }
+
+    /// Datagram phones get a number but have no calls to switch on.
+    #[test]
+    fn postcards_have_numbers_but_no_calls() {
+        for family in [
+            AddressFamily::Inet,
+            AddressFamily::Inet6,
+            AddressFamily::Unix,
+        ] {
+            let kind = Kind::new(family, SockType::Datagram);
+            assert!(!kind.has_calls());
+            let (phone, number) = numbered(kind).expect("a numbered datagram phone");
+            assert_eq!(kernel::line_kind(&phone), Ok(SockType::Datagram));
+            assert_eq!(number.family(), Some(family));
+            assert_eq!(switched_on(kind).unwrap_err(), Errno::EOPNOTSUPP);
+        }
+    }
+
+    /// A bounded dial: refused at once where nothing listens, and rung out
+    /// (ETIMEDOUT), not hung, where the queue is full.
+    #[test]
+    fn a_bounded_dial_rings_out() {
+        let (_off, off_number) = numbered_phone().expect("bound phone");
+        let refused = dial_within(&off_number, crate::patience::RING_OUT);
+        assert_eq!(refused.unwrap_err(), Errno::ECONNREFUSED);
+
+        let (full, number) = numbered_phone().expect("bound phone");
+        listen(&full, Backlog::new(0).expect("0 is a backlog")).expect("listen");
+        // Linux queues backlog + 1 finished calls: the next caller's SYN is
+        // ignored and its connect() waits, here for 300 ms at most.
+        let _first = dial(&number).expect("the queue has room for one");
+        let start = Instant::now();
+        let late = dial_within(&number, Duration::from_millis(300));
+        assert_eq!(late.unwrap_err(), Errno::ETIMEDOUT);
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    /// One datagram per hearing, boundaries and sender kept, an empty one
+    /// included; silence is `None`, not a wait for ever.
+    #[test]
+    fn hear_datagram_keeps_boundaries_and_sender() {
+        for family in [
+            AddressFamily::Inet,
+            AddressFamily::Inet6,
+            AddressFamily::Unix,
+        ] {
+            let p = crate::wire::postal_pair(family).expect("two postboxes");
+            for words in [&b"one"[..], b"", b"three"] {
+                post(&p.friend, words, &p.your_number).expect("sendto");
+            }
+            for words in [&b"one"[..], b"", b"three"] {
+                let got = hear_datagram(&p.you, Duration::from_secs(2))
+                    .expect("recvmsg")
+                    .expect("a datagram was posted");
+                assert_eq!(got.bytes, words, "{family:?}");
+                assert_eq!(got.from.as_ref(), Some(&p.friends_number), "{family:?}");
+            }
+            let silence = hear_datagram(&p.you, Duration::from_millis(20)).expect("poll");
+            assert_eq!(silence, None);
+        }
     }
 }

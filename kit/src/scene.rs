@@ -5,12 +5,13 @@
 //! integrity suite captures the very same text for its snapshot. The layout is
 //! fixed-width text so it reads the same in a terminal, a snapshot and the book.
 
+use crate::args;
 use crate::course::{self, Chapter};
 use crate::learner::LearnerError;
 use crate::names;
 use nix::errno::Errno;
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, BufRead, Write};
 
 /// Who is acting in a line of the transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,8 @@ impl Who {
 pub struct Scene<'w> {
     out: &'w mut dyn Write,
     pub chapter: &'static Chapter,
+    /// Where Enter comes from when `--hold` was given; `None` plays straight through.
+    hold: Option<Box<dyn BufRead + 'w>>,
 }
 
 /// Why a scene stopped early.
@@ -109,10 +112,24 @@ impl fmt::Display for SceneError {
 pub type SceneResult = Result<(), SceneError>;
 
 const WHO_WIDTH: usize = 9;
+/// Where the words of a transcript line start: two spaces, the party's
+/// name padded to `WHO_WIDTH`, then a mark (☎, ⚙, ») and a space.
+const TEXT_COLUMN: usize = 2 + WHO_WIDTH + 2;
 
 impl<'w> Scene<'w> {
     pub fn new(out: &'w mut dyn Write, chapter: &'static Chapter) -> Self {
-        Scene { out, chapter }
+        Scene {
+            out,
+            chapter,
+            hold: None,
+        }
+    }
+
+    /// The same scene, stopping at each [`Scene::hold`] until a line (Enter)
+    /// arrives on `input`; chapter binaries pass stdin when given `--hold`.
+    pub fn holding(mut self, input: impl BufRead + 'w) -> Self {
+        self.hold = Some(Box::new(input));
+        self
     }
 
     /// The chapter heading and the scene's setting.
@@ -123,20 +140,44 @@ impl<'w> Scene<'w> {
             .map(|p| p.title.as_str())
             .unwrap_or("");
         writeln!(self.out, "Chapter {}: {} ({part})", c.number, c.title)?;
-        writeln!(self.out, "{setting}")?;
+        self.out.write_all(wrap("", "", setting).as_bytes())?;
         writeln!(self.out)
     }
 
     /// One line of action: telephone words, then the syscall and its result.
+    /// Not wrapped: a system call reads (and is searched for) whole, the
+    /// way strace prints it; keep step lines short instead.
     pub fn step(&mut self, who: Who, phone: &str, syscall: &str) -> io::Result<()> {
         let label = who.label();
         writeln!(self.out, "  {label:<WHO_WIDTH$}☎ {phone}")?;
         writeln!(self.out, "  {:<WHO_WIDTH$}⚙ {syscall}", "")
     }
 
-    /// A narrator's aside: why what just happened matters.
+    /// A narrator's aside: why what just happened matters. Give it the
+    /// whole thought: it wraps itself to the page's 80 columns.
     pub fn note(&mut self, text: &str) -> io::Result<()> {
-        writeln!(self.out, "  {:<WHO_WIDTH$}» {text}", "")
+        self.out
+            .write_all(wrap(&mark('»'), &hang(), text).as_bytes())
+    }
+
+    /// With `--hold`, stops the scene here until Enter (end of input goes
+    /// on at once), so the learner can look at this process from another
+    /// terminal while the phone is in the state `what` describes. Without
+    /// `--hold` it does nothing: a transcript is the same either way.
+    pub fn hold(&mut self, what: &str) -> io::Result<()> {
+        let Some(input) = self.hold.as_mut() else {
+            return Ok(());
+        };
+        let line = format!(
+            "{what}. Holding the line: look at /proc/{}/fd or ss now; press Enter to go on",
+            std::process::id()
+        );
+        self.out
+            .write_all(wrap(&mark('⏸'), &hang(), &line).as_bytes())?;
+        self.out.flush()?;
+        let mut enter = String::new();
+        input.read_line(&mut enter)?;
+        Ok(())
     }
 
     /// A blank line between beats of the scene.
@@ -146,8 +187,173 @@ impl<'w> Scene<'w> {
 
     /// The closing line: the lesson from course.toml.
     pub fn moral(&mut self) -> io::Result<()> {
-        writeln!(self.out, "Lesson: {}", self.chapter.lesson)
+        let text = wrap("Lesson: ", "        ", &self.chapter.lesson);
+        self.out.write_all(text.as_bytes())
     }
+}
+
+/// The start of a narrator's line: the empty party column, then `mark`.
+fn mark(mark: char) -> String {
+    format!("  {:<WHO_WIDTH$}{mark} ", "")
+}
+
+/// The indent that continues a wrapped line under its first word.
+fn hang() -> String {
+    " ".repeat(TEXT_COLUMN)
+}
+
+// one wrapping rule: see text.rs after the merge
+//
+/// The widest a transcript line may be, measured as its snapshot shows it
+/// (see [`as_snapshot_shows`]). Three columns under 80: a socket inode (up
+/// to 10 digits) is wider on the screen than `[INODE]`, and the line must
+/// still fit a terminal's 80.
+const WIDTH: usize = 77;
+
+/// `text` wrapped at spaces, the first line after `first`, the others after
+/// `rest`, each ending in a newline. A word longer than the line is left
+/// whole (a syscall split in two reads worse than a long line).
+///
+/// Break points are chosen on the text as the integrity suite's snapshot
+/// shows it (ports, descriptors, pids and inodes as `[PORT]`, `[FD]`...):
+/// a descriptor is `fd 3` in one run and `fd 12` in the next, and a break
+/// that moved with it would make the snapshot differ from run to run.
+pub(crate) fn wrap(first: &str, rest: &str, text: &str) -> String {
+    wrap_to(WIDTH, first, rest, text)
+}
+
+/// [`wrap`] to `columns` instead: for text with no varying numbers in it
+/// (`--help`), which can use the whole 80.
+pub(crate) fn wrap_to(columns: usize, first: &str, rest: &str, text: &str) -> String {
+    use textwrap::core::{display_width, Fragment};
+    use textwrap::wrap_algorithms::wrap_first_fit;
+
+    #[derive(Debug)]
+    struct Word<'a>(&'a str, usize);
+    impl Fragment for Word<'_> {
+        fn width(&self) -> f64 {
+            self.1 as f64
+        }
+        fn whitespace_width(&self) -> f64 {
+            1.0
+        }
+        fn penalty_width(&self) -> f64 {
+            0.0
+        }
+    }
+
+    let shown = as_snapshot_shows(text);
+    if display_width(first) + display_width(&shown) <= columns {
+        // Short enough: exactly as written, spacing and all.
+        return format!("{first}{text}\n");
+    }
+    // Both split on single spaces, so the words pair up one to one.
+    let words: Vec<Word> = text
+        .split(' ')
+        .zip(shown.split(' '))
+        .filter(|(word, _)| !word.is_empty())
+        .map(|(word, seen)| Word(word, display_width(seen)))
+        .collect();
+    let widths = [
+        columns.saturating_sub(display_width(first)) as f64,
+        columns.saturating_sub(display_width(rest)) as f64,
+    ];
+    let mut out = String::new();
+    for (i, line) in wrap_first_fit(&words, &widths).iter().enumerate() {
+        out.push_str(if i == 0 { first } else { rest });
+        let line: Vec<&str> = line.iter().map(|w| w.0).collect();
+        out.push_str(&line.join(" "));
+        out.push('\n');
+    }
+    if out.is_empty() {
+        out = format!("{first}\n");
+    }
+    out
+}
+
+/// `text` with what differs from run to run replaced the way the integrity
+/// suite's snapshot redactions (`tests/chapters/support.rs`) replace it:
+/// `IP:PORT`, `port N` (N > 0), `fd N`, `pid N`, `/proc/self/fd/N` and
+/// `socket:[N]`. Used only to measure, never printed.
+fn as_snapshot_shows(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(ch) = text[i..].chars().next() {
+        let boundary = i == 0 || !is_word_byte(text.as_bytes()[i - 1]);
+        match variable_at(&text[i..], boundary) {
+            Some((shown, taken)) => {
+                out.push_str(&shown);
+                i += taken;
+            }
+            None => {
+                out.push(ch);
+                i += ch.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// How many ASCII digits `s` starts with (none if `nonzero` and it starts with 0).
+fn digits(s: &str, nonzero: bool) -> usize {
+    if nonzero && s.starts_with('0') {
+        return 0;
+    }
+    s.bytes().take_while(u8::is_ascii_digit).count()
+}
+
+/// The redacted form of a varying number at the start of `rest`, and how
+/// many bytes of `rest` it replaces.
+fn variable_at(rest: &str, boundary: bool) -> Option<(String, usize)> {
+    if boundary {
+        if let Some(ip) = ipv4_len(rest) {
+            let port = rest[ip..].strip_prefix(':').map_or(0, |p| digits(p, true));
+            if port > 0 {
+                return Some((format!("{}:[PORT]", &rest[..ip]), ip + 1 + port));
+            }
+        }
+        for (word, shown, nonzero) in [
+            ("port ", "port [PORT]", true),
+            ("fd ", "fd [FD]", false),
+            ("pid ", "pid [PID]", false),
+        ] {
+            let n = rest.strip_prefix(word).map_or(0, |r| digits(r, nonzero));
+            if n > 0 {
+                return Some((shown.to_string(), word.len() + n));
+            }
+        }
+    }
+    let fd = rest
+        .strip_prefix("/proc/self/fd/")
+        .map_or(0, |r| digits(r, false));
+    if fd > 0 {
+        return Some(("/proc/self/fd/[FD]".into(), "/proc/self/fd/".len() + fd));
+    }
+    let after = rest.strip_prefix("socket:[")?;
+    let inode = digits(after, false);
+    (inode > 0 && after[inode..].starts_with(']'))
+        .then(|| ("socket:[INODE]".into(), "socket:[".len() + inode + 1))
+}
+
+/// The length of a dotted IPv4 number (`d{1,3}` four times) starting `s`.
+fn ipv4_len(s: &str) -> Option<usize> {
+    let mut len = 0;
+    for part in 0..4 {
+        if part > 0 {
+            s[len..].strip_prefix('.')?;
+            len += 1;
+        }
+        let n = digits(&s[len..], false);
+        if n == 0 || n > 3 {
+            return None;
+        }
+        len += n;
+    }
+    Some(len)
 }
 
 /// Runs a chapter binary: the scene (or an argument-driven variant) writes to
@@ -169,6 +375,11 @@ pub fn main(crate_name: &str, play: impl FnOnce(&mut Scene, Vec<String>) -> Scen
         .collect();
     let result = {
         let mut scene = Scene::new(&mut out, chapter);
+        // `--hold` is every binary's flag (kit::args lets it through):
+        // the scene stops at each hold until Enter on stdin.
+        if args.iter().any(|a| a == args::HOLD) {
+            scene = scene.holding(io::stdin().lock());
+        }
         play(&mut scene, args)
     };
     let _ = out.flush();
@@ -218,5 +429,107 @@ impl<W: Write> Write for Tally<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chapter() -> &'static Chapter {
+        course::chapter_for("ch01-install-phone")
+    }
+
+    fn played(play: impl FnOnce(&mut Scene) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        play(&mut Scene::new(&mut out, chapter())).expect("writing to a Vec");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    const LONG: &str = "a refused caller's socket is spent: it is closed, and a new one \
+        is installed for the next try, because connect() on a socket that failed once \
+        has undefined results on some systems";
+
+    /// A long note becomes several lines, each within 80 columns, continuing
+    /// under the first word; the words and their order are kept.
+    #[test]
+    fn a_long_note_wraps_under_its_first_word() {
+        let text = played(|s| s.note(LONG));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() >= 3, "{text}");
+        assert!(lines[0].starts_with("           » a refused"), "{text}");
+        for line in &lines[1..] {
+            assert!(line.starts_with(&hang()) && !line[TEXT_COLUMN..].starts_with(' '));
+        }
+        assert!(lines.iter().all(|l| l.chars().count() <= 80), "{text}");
+        let words: Vec<&str> = text.split_whitespace().filter(|w| *w != "»").collect();
+        assert_eq!(words, LONG.split_whitespace().collect::<Vec<_>>());
+    }
+
+    /// Short lines are printed exactly as given, spacing included.
+    #[test]
+    fn a_short_line_is_untouched() {
+        let text = played(|s| s.note("connect(fd 3,  127.0.0.1:80) = 0"));
+        assert_eq!(text, "           » connect(fd 3,  127.0.0.1:80) = 0\n");
+    }
+
+    /// Where a line breaks doesn't depend on how many digits a descriptor
+    /// or a port had this run: the snapshot, redacted, is the same.
+    #[test]
+    fn breaks_do_not_move_with_the_numbers() {
+        let say = |fd: &str, port: &str| {
+            format!(
+                "write(fd {fd}, \"hello\", 5) = 5 on the line to 127.0.0.1:{port}, and the \
+                 bytes wait in fd {fd}'s queue at socket:[{port}{fd}] until read() takes them"
+            )
+        };
+        let redact = |t: String| {
+            t.lines()
+                .map(as_snapshot_shows)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let a = redact(played(|s| s.note(&say("3", "40000"))));
+        let b = redact(played(|s| s.note(&say("1234", "65535"))));
+        assert_eq!(a, b);
+        assert!(a.lines().count() > 1, "{a}");
+    }
+
+    /// The redaction shapes follow the integrity suite's patterns.
+    #[test]
+    fn measured_as_the_snapshot_shows_it() {
+        let shown = as_snapshot_shows(
+            "fd 12 port 0 port 5000 pid 77 (fd 3) 10.0.0.1:80 /proc/self/fd/9 socket:[123] afd 4",
+        );
+        assert_eq!(
+            shown,
+            "fd [FD] port 0 port [PORT] pid [PID] (fd [FD]) 10.0.0.1:[PORT] /proc/self/fd/[FD] socket:[INODE] afd 4"
+        );
+    }
+
+    /// Without --hold a hold is silent; with it, one line and a wait for
+    /// Enter, and the end of input goes on at once.
+    #[test]
+    fn hold_waits_for_enter_only_when_asked() {
+        assert_eq!(played(|s| s.hold("the phone is installed")), "");
+        let mut input: &[u8] = b"\nrest";
+        let mut out = Vec::new();
+        {
+            let mut s = Scene::new(&mut out, chapter()).holding(&mut input);
+            s.hold("the phone is installed").expect("write");
+            s.hold("again, at end of input").expect("EOF goes on");
+        }
+        assert_eq!(input, b"", "one line taken, then the rest until EOF");
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert!(
+            text.contains("the phone is installed. Holding the line"),
+            "{text}"
+        );
+        let pid = format!("/proc/{}/fd", std::process::id());
+        assert!(
+            text.contains(&pid) && text.contains("press Enter"),
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     }
 }

@@ -11,11 +11,13 @@
 //! bound before anyone dials, so no sleep is needed to wait for it. (An
 //! `AF_UNIX` socketpair would be simpler, but would teach the wrong family.)
 
+use crate::party::Kind;
 use nix::errno::Errno;
 use nix::sys::socket::{
-    accept, connect, getsockname, listen, recv, setsockopt, sockopt, Backlog, MsgFlags, SockaddrIn,
+    accept, connect, getsockname, listen, recv, setsockopt, sockopt, AddressFamily, Backlog,
+    MsgFlags, SockType, SockaddrIn, SockaddrStorage,
 };
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -69,7 +71,15 @@ pub fn call_pair_with(options: Options) -> nix::Result<Pair> {
 /// How many unread bytes are waiting on `fd` right now, without taking them
 /// (`recv(MSG_PEEK | MSG_DONTWAIT)`). 0 when nothing is waiting or the other
 /// side has hung up. Counts up to 1 MiB, more than any check queues.
+///
+/// Stream sockets only (`EPROTOTYPE` otherwise): on a datagram socket a
+/// peek sees only the next datagram, so its size is not what is queued, and
+/// an empty datagram would read as "nothing waiting". Datagrams are counted
+/// by [`next_datagram`] and a [`Courier`].
 pub fn queued<F: AsFd>(fd: &F) -> nix::Result<usize> {
+    if crate::kernel::line_kind(fd)? != SockType::Stream {
+        return Err(Errno::EPROTOTYPE);
+    }
     let mut buf = vec![0u8; 1 << 20];
     match recv(
         fd.as_fd().as_raw_fd(),
@@ -86,6 +96,7 @@ pub fn queued<F: AsFd>(fd: &F) -> nix::Result<usize> {
 /// Returns whether they are. Used before a scripted read, so that what one
 /// `read` returns doesn't depend on how fast the other thread ran.
 pub fn wait_until_queued<F: AsFd>(fd: &F, n: usize, limit: Duration) -> bool {
+    debug_assert_ne!(queued(fd), Err(Errno::EPROTOTYPE), "{STREAMS_ONLY}");
     wait_for(limit, || queued(fd).map_or(true, |q| q >= n))
 }
 
@@ -94,8 +105,12 @@ pub fn wait_until_queued<F: AsFd>(fd: &F, n: usize, limit: Duration) -> bool {
 /// two writes so they can't arrive in the same `read`. Returns whether it
 /// drained (an error on the line counts as drained: nobody will read it).
 pub fn wait_until_drained<F: AsFd>(fd: &F, limit: Duration) -> bool {
+    debug_assert_ne!(queued(fd), Err(Errno::EPROTOTYPE), "{STREAMS_ONLY}");
     wait_for(limit, || queued(fd).map_or(true, |q| q == 0))
 }
+
+const STREAMS_ONLY: &str =
+    "wait_until_queued/drained count stream bytes: on a datagram socket use a wire::Courier";
 
 /// Polls `done` every 200 µs until it holds or `limit` passes. Nothing here
 /// waits for a peer to start: these wait for bytes already sent to be read.
@@ -172,6 +187,109 @@ pub fn handsets_for(target: &str) -> usize {
         .count()
 }
 
+/// Two datagram phones on this machine, each with a kernel-chosen number
+/// ([`crate::party::numbered`]): postcards between them need no call, so
+/// neither is connected; each side names the other's number per postcard.
+pub struct Postal {
+    /// The learner's side (or the side a scene calls "you").
+    pub you: OwnedFd,
+    pub your_number: SockaddrStorage,
+    /// The scripted side.
+    pub friend: OwnedFd,
+    pub friends_number: SockaddrStorage,
+}
+
+/// Two datagram phones in `family` (IPv4, IPv6 or Unix) on this machine.
+pub fn postal_pair(family: AddressFamily) -> nix::Result<Postal> {
+    let kind = Kind::new(family, SockType::Datagram);
+    let (you, your_number) = crate::party::numbered(kind)?;
+    let (friend, friends_number) = crate::party::numbered(kind)?;
+    Ok(Postal {
+        you,
+        your_number,
+        friend,
+        friends_number,
+    })
+}
+
+/// The size of the next datagram waiting on `fd`, without taking it
+/// (`recv(MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC)`: with `MSG_TRUNC` the kernel
+/// says the datagram's whole length, however small the buffer), or `None`
+/// if none is waiting. `Some(0)` is an empty datagram, which is still mail.
+pub fn next_datagram<F: AsFd>(fd: &F) -> nix::Result<Option<usize>> {
+    let mut byte = [0u8; 1];
+    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC;
+    match recv(fd.as_fd().as_raw_fd(), &mut byte, flags) {
+        Ok(n) => Ok(Some(n)),
+        Err(Errno::EAGAIN) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The scripted side of a postal line, pacing by datagrams, not bytes.
+///
+/// The kernel doesn't say how many datagrams wait on a socket: `FIONREAD`
+/// answers in bytes (on UDP, of the next datagram only) and needs an unsafe
+/// `ioctl`; a peek always sees the first datagram. So a courier counts with
+/// a model of the queue: it knows how many it posted, and when the
+/// learner's queue is seen empty (no [`next_datagram`]) every one of them
+/// has been taken. [`Courier::post_paced`] posts the next only then, so at
+/// most one datagram waits at a time and the learner's k-th receive gets
+/// exactly the k-th datagram, whatever the sizes.
+pub struct Courier<'a> {
+    /// The courier's own datagram socket.
+    from: BorrowedFd<'a>,
+    /// The learner's socket, whose queue the courier watches.
+    reader: BorrowedFd<'a>,
+    /// Where the postcards go: the learner's number.
+    to: SockaddrStorage,
+    posted: usize,
+}
+
+impl<'a> Courier<'a> {
+    /// A courier posting from `from` to the socket `reader` (at its own number).
+    pub fn new(from: BorrowedFd<'a>, reader: BorrowedFd<'a>) -> nix::Result<Self> {
+        let to = crate::kernel::number_of(&reader)?;
+        Ok(Courier {
+            from,
+            reader,
+            to,
+            posted: 0,
+        })
+    }
+
+    /// How many datagrams this courier has posted.
+    pub fn posted(&self) -> usize {
+        self.posted
+    }
+
+    /// Posts one datagram now, whatever is still waiting.
+    pub fn post(&mut self, bytes: &[u8]) -> nix::Result<()> {
+        crate::party::post(&self.from, bytes, &self.to)?;
+        self.posted += 1;
+        Ok(())
+    }
+
+    /// Waits (up to `limit`) until the reader has taken every datagram
+    /// posted so far (its queue is empty). Returns whether it has.
+    pub fn wait_until_taken(&self, limit: Duration) -> bool {
+        wait_for(limit, || {
+            next_datagram(&self.reader).map_or(true, |next| next.is_none())
+        })
+    }
+
+    /// Waits (up to `limit`) until the reader has taken everything posted,
+    /// then posts `bytes`. `Ok(false)` if the reader never took the last
+    /// one (nothing is posted then): the learner isn't receiving.
+    pub fn post_paced(&mut self, bytes: &[u8], limit: Duration) -> nix::Result<bool> {
+        if !self.wait_until_taken(limit) {
+            return Ok(false);
+        }
+        self.post(bytes)?;
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +336,48 @@ mod tests {
         assert_eq!(handsets_on(&pair.caller), 2);
         drop(extra);
         assert_eq!(handsets_on(&pair.caller), 1);
+    }
+
+    /// A courier paces by datagrams: the next postcard waits until the
+    /// learner has taken the last, an empty one counts, and a learner who
+    /// never receives is noticed instead of waited on.
+    #[test]
+    fn a_courier_counts_datagrams_not_bytes() {
+        for family in [
+            AddressFamily::Inet,
+            AddressFamily::Inet6,
+            AddressFamily::Unix,
+        ] {
+            let p = postal_pair(family).expect("two postboxes");
+            let mut courier = Courier::new(p.friend.as_fd(), p.you.as_fd()).expect("numbered");
+            courier.post(b"").expect("an empty postcard");
+            assert_eq!(
+                next_datagram(&p.you),
+                Ok(Some(0)),
+                "empty, but mail: {family:?}"
+            );
+            assert_eq!(
+                courier.post_paced(b"two", Duration::from_millis(20)),
+                Ok(false)
+            );
+            assert_eq!(courier.posted(), 1, "nothing posted while the first waits");
+            let mut buf = [0u8; 8];
+            assert_eq!(
+                nix::sys::socket::recv(p.you.as_raw_fd(), &mut buf, MsgFlags::empty()),
+                Ok(0)
+            );
+            assert_eq!(courier.post_paced(b"two", Duration::from_secs(2)), Ok(true));
+            assert_eq!(next_datagram(&p.you), Ok(Some(3)));
+            assert_eq!(read(&p.you, &mut buf), Ok(3));
+            assert!(courier.wait_until_taken(Duration::from_secs(2)));
+            assert_eq!((courier.posted(), next_datagram(&p.you)), (2, Ok(None)));
+        }
+    }
+
+    /// Stream byte counts refuse a datagram socket rather than answer wrong.
+    #[test]
+    fn queued_is_for_streams() {
+        let p = postal_pair(AddressFamily::Inet).expect("two postboxes");
+        assert_eq!(queued(&p.you), Err(Errno::EPROTOTYPE));
     }
 }

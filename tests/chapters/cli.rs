@@ -156,6 +156,10 @@ fn help_on_every_binary() {
         if let Some(flag) = flag(c.number) {
             assert!(help.stdout.contains(&format!("{flag} HOST:PORT")), "{what}");
         }
+        for line in help.stdout.lines() {
+            let columns = line.chars().count();
+            assert!(columns <= 80, "{what}: {columns} columns: {line}");
+        }
         let short = chapter_bin(c.number, &["-h"]);
         assert_eq!(
             short.code,
@@ -221,9 +225,9 @@ fn malformed_addresses_are_one_usage_line() {
             (vec![flag, "127.0.0.1:0", "extra"], "\"extra\""),
             (vec![flag, "999.0.0.1:5000"], "not an IPv4 number"),
         ];
-        // Chapter 8 takes a bare --listen (127.0.0.1, any port) and would
-        // start serving; the others need the value.
-        if number != 8 {
+        // A bare --listen means 127.0.0.1 on a free port (chapters 5 and 8
+        // alike) and would start answering; --to needs its number.
+        if number == 4 {
             cases.push((vec![flag], "needs a HOST:PORT"));
         }
         for (args, says) in cases {
@@ -283,6 +287,96 @@ fn listening_on_someone_elses_address_is_one_line() {
                 "use 127.0.0.1",
             ],
             &what,
+        );
+    }
+}
+
+/// A pasted 100 kB argument is quoted back cut to a readable length, with
+/// how much was left out, whichever binary and whichever place it is in.
+#[test]
+fn a_huge_argument_is_cut_in_the_line() {
+    let huge = "x".repeat(100_000);
+    let with_colon = format!("{huge}:1");
+    for (number, args) in [
+        (1, vec![huge.as_str()]),
+        (4, vec!["--to", huge.as_str()]),
+        (4, vec!["--to", "127.0.0.1:1", huge.as_str()]),
+        (5, vec!["--listen", with_colon.as_str()]),
+    ] {
+        let what = format!("chapter {number} with a 100 kB argument");
+        let run = chapter_bin(number, &args);
+        one_line(&run, 2, &["more bytes)", "Usage: "], &what);
+        assert!(run.stderr.len() < 400, "{what}: {} bytes", run.stderr.len());
+    }
+}
+
+/// A port is digits only: `+80` is not port 80.
+#[test]
+fn a_port_with_a_sign_is_refused() {
+    for (number, flag) in [(4, "--to"), (5, "--listen"), (8, "--listen")] {
+        let run = chapter_bin(number, &[flag, "127.0.0.1:+80"]);
+        let what = format!("chapter {number} {flag} 127.0.0.1:+80");
+        one_line(&run, 2, &["\"+80\" is not a port number"], &what);
+    }
+}
+
+/// One rule for every `--listen`: a port alone means 127.0.0.1:PORT. (The
+/// number is taken, so the binary gets as far as bind() and says so.)
+#[test]
+fn a_bare_port_means_loopback_on_every_listener() {
+    let (_held, port) = numbered_phone(true);
+    for number in [5, 8] {
+        let run = chapter_bin(number, &["--listen", &port.to_string()]);
+        let what = format!("{} --listen {port}", chapter(number).crate_name());
+        let at = format!("127.0.0.1:{port}");
+        one_line(&run, 1, &["EADDRINUSE", &at], &what);
+    }
+}
+
+/// `--listen` beyond loopback warns, the same words from every binary. The
+/// number is already taken on 127.0.0.1, so bind() fails and nothing ever
+/// listens beyond loopback: the warning comes first, then the refusal.
+#[test]
+fn listening_beyond_loopback_warns_on_every_listener() {
+    let (_held, port) = numbered_phone(true);
+    let everywhere = format!("0.0.0.0:{port}");
+    for number in [5, 8] {
+        let run = chapter_bin(number, &["--listen", &everywhere]);
+        let what = format!("{} --listen {everywhere}", chapter(number).crate_name());
+        no_panic(&run, &what);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(run.code, Some(1), "{what}: {}", run.stderr);
+        assert_eq!(
+            lines.len(),
+            2,
+            "{what}: a warning, then the refusal:\n{}",
+            run.stderr
+        );
+        assert!(
+            lines[0].starts_with("warning: listening on 0.0.0.0")
+                && lines[0].contains("anyone who can reach this machine there can call"),
+            "{what}: {}",
+            lines[0]
+        );
+        assert!(lines[1].contains("EADDRINUSE"), "{what}: {}", lines[1]);
+    }
+}
+
+/// Every binary takes `--hold`; with the end of input on stdin each hold
+/// goes on at once, so the scene plays to its end.
+#[test]
+fn hold_is_taken_by_every_binary() {
+    for c in &course::course().chapters {
+        let run = chapter_bin(c.number, &["--hold"]);
+        let what = format!("{} --hold", c.crate_name());
+        no_panic(&run, &what);
+        assert_eq!(run.code, Some(0), "{what}: {}", run.stderr);
+        let heading = format!("Chapter {}: ", c.number);
+        assert!(run.stdout.starts_with(&heading), "{what}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("Lesson: "),
+            "{what} stopped early: {}",
+            run.stdout
         );
     }
 }

@@ -18,7 +18,7 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::{kernel, learner, names};
+use dialtone_kit::{kernel, learner_call, names, task};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{AddressFamily, SockType};
@@ -63,8 +63,7 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
 
 /// Scenario 1: the learner's call, and the kernel's "no" if it said one.
 fn install(answer: &Answer) -> Result<OwnedFd, Failure> {
-    let result = learner::call(chapter(), "install_phone", answer.install_phone)?;
-    result.map_err(refused)
+    learner_call!(chapter(), answer.install_phone())?.map_err(refused)
 }
 
 /// socket() said no: name the argument that errno points at.
@@ -214,13 +213,8 @@ fn check_still_there(first: &OwnedFd) -> Result<(), Failure> {
         .map_err(|e| unreadable("SO_TYPE of the first phone", e))
 }
 
+/// The kernel couldn't read `what` of the returned descriptor: no socket.
 fn unreadable(what: &str, errno: Errno) -> Failure {
-    Failure::new(
-        "ch01.not-a-socket",
-        format!("the kernel couldn't read {what} of your phone"),
-    )
-    .expected("a socket descriptor")
-    .got(format!("{} while reading {what}", names::errno(errno)))
-    .phone("what you returned isn't a phone at all.")
-    .syscall("return the OwnedFd that socket() gave you, not another kind of file.")
+    task::unreadable(chapter(), what, "your phone", errno)
+        .syscall("return the OwnedFd that socket() gave you, not another kind of file.")
 }

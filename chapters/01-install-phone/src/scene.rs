@@ -7,7 +7,7 @@
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, kernel, learner, names};
+use dialtone_kit::{args, kernel, learner_call, names};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{AddressFamily, SockType};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -31,7 +31,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
 /// The learner's `install_phone()`, and what `/proc` says the descriptor is.
 fn install(s: &mut Scene, answer: &Answer) -> Result<OwnedFd, SceneError> {
     // ANCHOR: install
-    let phone = learner::call(s.chapter, "install_phone", answer.install_phone)?.map_err(sys(
+    let phone = learner_call!(s.chapter, answer.install_phone())?.map_err(sys(
         "install_phone()",
         "Check the arguments you pass to socket().",
     ))?;
@@ -48,6 +48,7 @@ fn install(s: &mut Scene, answer: &Answer) -> Result<OwnedFd, SceneError> {
     if let Some(target) = kernel::fd_target(fd) {
         s.note(&format!("/proc/self/fd/{fd} -> {target}"))?;
     }
+    s.hold("The phone is on the wall, with no number yet")?;
     Ok(phone)
 }
 

@@ -20,7 +20,7 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::{kernel, learner, names, party};
+use dialtone_kit::{kernel, learner_call, names, party, task};
 use nix::errno::Errno;
 use nix::sys::socket::SockaddrIn;
 use std::net::Ipv4Addr;
@@ -96,10 +96,9 @@ fn number(answer: &Answer, which: Which) -> Result<(OwnedFd, SockaddrIn), Failur
         .phone("the exchange has no handsets left; nothing in your answer caused this.")
         .syscall("close other programs holding many sockets, then run the check again.")
     })?;
-    // learner::call needs a closure that owns what it uses (it runs on its own
-    // thread, under a timeout), so the phone goes in and comes back out.
-    let get_a_number = answer.get_a_number;
-    let (phone, result) = learner::call(chapter(), "get_a_number", move || {
+    // The learner's call runs on a thread of its own, under a timeout, so
+    // its closure must own what it uses: the phone goes in and comes back out.
+    let (phone, result) = learner_call!(chapter(), answer.get_a_number, move |get_a_number| {
         let result = get_a_number(&phone);
         (phone, result)
     })?;
@@ -313,13 +312,10 @@ fn why_different(returned: &SockaddrIn, actual: &SockaddrIn) -> &'static str {
     }
 }
 
+/// The kernel couldn't read `what` of the phone the learner was only lent.
 fn unreadable(what: &str, errno: Errno) -> Failure {
-    Failure::new(
-        "ch02.not-a-socket",
-        format!("the kernel couldn't read {what} of the phone"),
-    )
-    .expected("the phone to still be an open IPv4 socket")
-    .got(format!("{} while reading {what}", names::errno(errno)))
-    .phone("the phone you were handed is gone from the wall.")
-    .syscall("only borrow the phone (&OwnedFd): don't close it or replace it.")
+    task::unreadable(chapter(), what, "the phone", errno)
+        .expected("the phone to still be an open IPv4 socket")
+        .phone("the phone you were handed is gone from the wall.")
+        .syscall("only borrow the phone (&OwnedFd): don't close it or replace it.")
 }

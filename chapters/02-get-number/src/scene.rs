@@ -14,7 +14,7 @@
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, kernel, learner, names, party};
+use dialtone_kit::{args, kernel, learner_call, names, party};
 use nix::sys::socket::{
     accept, bind, getsockopt, listen, setsockopt, sockopt, Backlog, SockaddrIn,
 };
@@ -41,7 +41,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     drop((phone, theirs)); // OwnedFd's Drop calls close(): the numbers are free again.
     s.step(
         Who::You,
-        "both phones come off the wall; their numbers go back to the exchange",
+        "both phones come off the wall; their numbers are free again",
         &format!(
             "close(fd {}) and close(fd {}), when the OwnedFds are dropped",
             fds.0, fds.1
@@ -77,8 +77,7 @@ fn get_a_number(
     answer: &Answer,
     phone: OwnedFd,
 ) -> Result<(OwnedFd, SockaddrIn), SceneError> {
-    let get_a_number = answer.get_a_number;
-    let (phone, result) = learner::call(s.chapter, "get_a_number", move || {
+    let (phone, result) = learner_call!(s.chapter, answer.get_a_number, move |get_a_number| {
         let result = get_a_number(&phone);
         (phone, result)
     })?;
@@ -176,7 +175,7 @@ fn neighbour(s: &mut Scene, answer: &Answer, yours: &SockaddrIn) -> Result<Owned
     if let Err(errno) = taken {
         s.step(
             Who::Exchange,
-            &format!("{}: one number, one phone", names::errno_phone(errno)),
+            names::errno_phone(errno),
             &format!("{errno:?}: a socket is already bound to that address and port"),
         )?;
         s.note("the same error greets a server restarted while its old copy still runs")?;
@@ -199,7 +198,7 @@ fn neighbour(s: &mut Scene, answer: &Answer, yours: &SockaddrIn) -> Result<Owned
 fn outcome(result: nix::Result<()>) -> String {
     match result {
         Ok(()) => "0".to_string(),
-        Err(errno) => names::errno(errno),
+        Err(errno) => format!("{errno:?}"),
     }
 }
 
@@ -211,44 +210,61 @@ fn time_wait(s: &mut Scene, reuse: bool) -> SceneResult {
     let caller = party::dial(&number).map_err(sys("connect", "Is the loopback line up?"))?;
     let line = accept(&shop).map_err(sys("accept", "Is the shop switched on?"))?;
     let (a, c, l) = (shop.as_raw_fd(), caller.as_raw_fd(), line.as_raw_fd());
+    let opens = if reuse {
+        format!("another shop sets SO_REUSEADDR and opens at {at}")
+    } else {
+        format!("a shop opens at {at} (chapters 3-5)")
+    };
+    s.step(Who::Callee, &opens, &format!("listen(fd {a}, 4) = 0"))?;
     s.step(
-        Who::Callee,
-        &if reuse {
-            format!("another shop sets SO_REUSEADDR before it opens at {at}, and takes a call")
-        } else {
-            format!("a shop opens at {at} and takes a call (chapters 3-5)")
-        },
-        &format!("listen(fd {a}, 4); connect(fd {c}, {at}) = 0; accept(fd {a}) = fd {l}"),
+        Who::Caller,
+        "a caller rings, and the shop picks up",
+        &format!("connect(fd {c}, {at}) = 0; accept(fd {a}) = fd {l}"),
     )?;
     let caller_number =
         kernel::own_number(&caller).map_err(sys("getsockname", "Is it a socket?"))?;
     drop(line); // the shop hangs up first: its kernel sends FIN
-    let heard = party::hear(&caller, 1, HANG_UP).map_err(sys("read", "Is it a socket?"))?;
-    drop(caller); // the caller hears the end of file and hangs up too
-    drop(shop);
     s.step(
         Who::Callee,
-        "the shop hangs up first; the caller hears it, hangs up too, and the shop closes",
-        &format!(
-            "close(fd {l}); read(fd {c}) = {}; close(fd {c}); close(fd {a})",
-            if heard.is_empty() {
-                "0 (end of file)"
-            } else {
-                "data"
-            }
-        ),
+        "the shop hangs up first",
+        &format!("close(fd {l})"),
     )?;
-    let (shop_side, caller_side) = wait_for_time_wait(&number, &caller_number);
+    let heard = party::hear(&caller, 1, HANG_UP).map_err(sys("read", "Is it a socket?"))?;
+    drop(caller); // the caller hears the end of file and hangs up too
+    let read = if heard.is_empty() {
+        "0 (end of file)"
+    } else {
+        "data"
+    };
+    s.step(
+        Who::Caller,
+        "the caller hears it and hangs up too",
+        &format!("read(fd {c}) = {read}; close(fd {c})"),
+    )?;
+    drop(shop);
+    s.step(Who::Callee, "the shop closes", &format!("close(fd {a})"))?;
+    calls_left(s, &number, &caller_number)?;
+    if !reuse {
+        s.hold("The shop's side of its last call waits in TIME_WAIT (ss -tan state time-wait)")?;
+    }
+    ask_back(s, reuse, &number)
+}
+
+/// What the kernel's table of calls says is left of the call, on each side.
+fn calls_left(s: &mut Scene, shop: &SockaddrIn, caller: &SockaddrIn) -> SceneResult {
+    let (shop_side, caller_side) = wait_for_time_wait(shop, caller);
+    let (at, from) = (names::addr(shop), names::addr(caller));
     s.step(
         Who::Exchange,
-        "the side that hung up first waits; the other side's call is over",
-        &format!(
-            "/proc/net/tcp: {at} -> {} {shop_side}; {} -> {at} {caller_side}",
-            names::addr(&caller_number),
-            names::addr(&caller_number),
-        ),
+        "the shop's side, which hung up first, waits",
+        &format!("/proc/net/tcp: {at} -> {from} {shop_side}"),
     )?;
-    ask_back(s, reuse, &number)
+    s.step(
+        Who::Exchange,
+        "the caller's side is over",
+        &format!("/proc/net/tcp: {from} -> {at} {caller_side}"),
+    )?;
+    Ok(())
 }
 
 /// The shop's phone: switched on at a free loopback number.
@@ -273,9 +289,14 @@ fn ask_back(s: &mut Scene, old_had_it: bool, number: &SockaddrIn) -> SceneResult
     let taken = bind(fd, number);
     s.step(
         Who::Callee,
-        "the shop reopens with SO_REUSEADDR on its new phone and asks for its number back",
+        "the shop reopens: a new phone, with SO_REUSEADDR",
+        &format!("setsockopt(fd {fd}, SOL_SOCKET, SO_REUSEADDR, 1) = 0"),
+    )?;
+    s.step(
+        Who::Callee,
+        "it asks for its old number back",
         &format!(
-            "setsockopt(fd {fd}, SO_REUSEADDR, 1); bind(fd {fd}, {}) = {}",
+            "bind(fd {fd}, {}) = {}",
             names::addr(number),
             outcome(taken)
         ),

@@ -21,8 +21,8 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::learner::{LearnerError, Trouble};
-use dialtone_kit::{kernel, learner, names, party};
+use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
+use dialtone_kit::{kernel, learner_call, names, party, task};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::socket::{connect, setsockopt, sockopt, SockType, SockaddrIn};
@@ -99,13 +99,16 @@ fn fixed_number(got: String) -> Failure {
     .syscall("bind() to 127.0.0.1 with port 0, then read the number back with getsockname().")
 }
 
-/// How long a test caller lets the phone ring before giving up. A loopback
-/// call to a switched-on phone connects in microseconds; one whose queue is
-/// full never connects (the kernel drops the caller's SYN and the caller's
-/// first retry comes a second later), so a couple of seconds is plenty.
-pub const RING_OUT: Duration = Duration::from_secs(2);
+/// How long a test caller lets the phone ring before giving up (the kit's
+/// one patience for it): a switched-on loopback phone answers in
+/// microseconds, a full queue never.
+pub use dialtone_kit::patience::RING_OUT;
 
 /// Dials `number` from a new phone, giving up after `timeout`.
+///
+/// Not `party::dial_within`: that one reports a caller who gave up as
+/// `ETIMEDOUT`, and this chapter's page and verdicts show what the kernel
+/// really said (strace shows it too).
 ///
 /// A blocking `connect()` to a phone whose queue is full would wait for
 /// minutes (the caller keeps re-sending its SYN); `SO_SNDTIMEO` bounds it.
@@ -134,8 +137,8 @@ fn dial_failed(errno: Errno) -> String {
 }
 
 fn open(answer: &Answer) -> Result<(OwnedFd, SockaddrIn), Failure> {
-    let result = learner::call(chapter(), "open_for_calls", answer.open_for_calls)
-        .map_err(never_returned)?;
+    let result = learner_call!(chapter(), answer.open_for_calls())
+        .map_err(|e| task::hung_means(e, never_returned))?;
     result.map_err(|errno| {
         let got = format!("Err({})", names::errno(errno));
         match errno {
@@ -152,15 +155,12 @@ fn open(answer: &Answer) -> Result<(OwnedFd, SockaddrIn), Failure> {
 
 /// A call that never came back: in this chapter, most likely an accept()
 /// waiting for a caller who will never come (nobody dials before it returns).
-fn never_returned(e: LearnerError) -> Failure {
-    let Trouble::Hung(limit) = e.trouble else {
-        return e.into();
-    };
+fn never_returned() -> Failure {
     Failure::new(
         "ch03.never-returned",
         "open_for_calls() never returned",
     )
-    .expected(format!("open_for_calls() to return within {} s", limit.as_secs()))
+    .expected(format!("open_for_calls() to return within {} s", chapter().timeout().as_secs()))
     .got("it was still running when the check gave up; nobody had dialled yet")
     .phone("you are waiting by the phone for a caller, but nobody can ring until you hand out the number.")
     .syscall("likely an accept() (picking up is chapter 5: here the kernel queues calls without you), or a loop; return right after listen() and getsockname().")
@@ -308,10 +308,10 @@ fn ring(phone: &OwnedFd, number: &SockaddrIn) -> Result<OwnedFd, Failure> {
             names::addr(&reached)
         )));
     }
-    if !party::ready(phone, RING_OUT).map_err(|e| unreadable("poll", e))? {
+    if !party::ready(phone, ALREADY_IN_THE_KERNEL).map_err(|e| unreadable("poll", e))? {
         return Err(no_ring(format!(
             "connect() = 0, but after {} s nothing rings in the phone you returned: the call waits in another phone's queue",
-            RING_OUT.as_secs()
+            ALREADY_IN_THE_KERNEL.as_secs()
         )));
     }
     Ok(caller)
@@ -331,13 +331,8 @@ fn ring_again(number: &SockaddrIn) -> Result<OwnedFd, Failure> {
     })
 }
 
+/// The kernel couldn't read `what` of the returned descriptor: no socket.
 fn unreadable(what: &str, errno: Errno) -> Failure {
-    Failure::new(
-        "ch03.not-a-socket",
-        format!("the kernel couldn't read {what} of your phone"),
-    )
-    .expected("a socket descriptor")
-    .got(format!("{} while reading {what}", names::errno(errno)))
-    .phone("what you returned isn't a phone at all.")
-    .syscall("return the OwnedFd that socket() gave you, after bind() and listen().")
+    task::unreadable(chapter(), what, "your phone", errno)
+        .syscall("return the OwnedFd that socket() gave you, after bind() and listen().")
 }

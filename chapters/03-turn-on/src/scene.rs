@@ -7,8 +7,9 @@
 //! Picking up is chapter 5; the callers here dial as chapter 4 will teach.
 
 use crate::check::{dial, Answer, RING_OUT};
+use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, kernel, learner, names, party};
+use dialtone_kit::{args, kernel, learner_call, names, party};
 use nix::errno::Errno;
 use nix::sys::socket::{bind, SockaddrIn};
 use nix::unistd::read;
@@ -46,7 +47,7 @@ fn switched_off(s: &mut Scene) -> SceneResult {
         Who::You,
         "install a phone and give it a number (chapters 1 and 2)",
         &format!(
-            "socket(..) = fd {fd}; bind(fd {fd}, 127.0.0.1 port 0); getsockname = {}",
+            "socket(..) = fd {fd}; bind(fd {fd}, {}) = 0",
             names::addr(&number)
         ),
     )?;
@@ -76,7 +77,7 @@ fn switched_off(s: &mut Scene) -> SceneResult {
         s.step(
             Who::Exchange,
             names::errno_phone(errno),
-            "the kernel answers the caller's SYN with a RST: nothing listens at that number",
+            "nothing listens there: the kernel answers the SYN with a RST",
         )?;
     }
     s.note("a number alone doesn't make a phone ring")?;
@@ -107,11 +108,10 @@ fn numbered_phone() -> Result<(OwnedFd, SockaddrIn), SceneError> {
 /// The learner's `open_for_calls()`, and the same question as before.
 fn switched_on(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), SceneError> {
     // ANCHOR: open
-    let (phone, number) = learner::call(s.chapter, "open_for_calls", answer.open_for_calls)?
-        .map_err(sys(
-            "open_for_calls()",
-            "`cargo test -p ch03-turn-on` says which step went wrong.",
-        ))?;
+    let (phone, number) = learner_call!(s.chapter, answer.open_for_calls())?.map_err(sys(
+        "open_for_calls()",
+        "`cargo test -p ch03-turn-on` says which step went wrong.",
+    ))?;
     let on =
         kernel::switched_on(&phone).map_err(sys("getsockopt(SO_ACCEPTCONN)", "Is it a socket?"))?;
     // ANCHOR_END: open
@@ -190,6 +190,7 @@ fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneErro
     s.note("the backlog you pass to listen() sizes that queue of finished calls, the accept queue; handshakes still under way wait in a second one, the SYN queue (net.ipv4.tcp_max_syn_backlog)")?;
     s.note("when the accept queue is full, Linux drops new callers' SYNs and they keep ringing; nstat's TcpExtListenOverflows counts each one turned away")?;
     s.note("a few calls is plenty here; a busy server asks for more: SOMAXCONN (nix: Backlog::MAXCONN) is a constant, 4096 with glibc, and Linux caps any backlog at the sysctl net.core.somaxconn, which Backlog::MAXALLOWABLE asks for")?;
+    s.hold("Two calls wait in the phone's queue (ss -ltn: Recv-Q 2)")?;
     Ok(callers)
 }
 
@@ -201,7 +202,7 @@ fn cut_off(s: &mut Scene, callers: &[OwnedFd]) -> SceneResult {
     };
     let fd = caller.as_raw_fd();
     // poll() first, so a caller that hears nothing can't hang the scene.
-    let heard = match party::ready(caller, RING_OUT) {
+    let heard = match party::ready(caller, ALREADY_IN_THE_KERNEL) {
         Ok(true) => read(caller, &mut [0u8; 16]).map(|n| n.to_string()),
         Ok(false) => Err(Errno::ETIMEDOUT),
         Err(e) => Err(e),
