@@ -44,11 +44,11 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     passed.saw("its family is AF_INET: an IPv4 phone");
     let cloexec = check_flags(&phone)?;
     passed.saw(format!(
-        "fcntl(F_GETFL) shows no O_NONBLOCK: calls on it wait for an answer; close-on-exec is {}",
+        "no O_NONBLOCK (fcntl F_GETFL): calls on it wait; close-on-exec is {}",
         if cloexec { "on" } else { "off" }
     ));
     check_not_ahead(&phone)?;
-    passed.saw("not switched on, not on a call, and getsockname says 0.0.0.0:0: no number yet");
+    passed.saw("not on, on no call, no number yet (getsockname = 0.0.0.0:0)");
     let second = install(answer)?;
     check_new_phone(&phone, &second)?;
     passed.saw("a second call installs a second phone: another socket inode, not a copy");
@@ -57,7 +57,7 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     check_flags(&second)?;
     check_not_ahead(&second)?;
     check_still_there(&phone)?;
-    passed.saw("the second phone is the same plain kind, and the first is still on the wall");
+    passed.saw("the second phone is the same kind; the first is still on the wall");
     Ok(passed)
 }
 

@@ -43,7 +43,7 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let actual = check_numbered(&phone)?;
     check_not_ahead(&phone)?;
     passed.saw(format!(
-        "getsockname says the phone is {}: on the loopback line, numbered, not switched on, on no call",
+        "getsockname says {}: on loopback, numbered, not on, on no call",
         names::addr(&actual)
     ));
     check_kernel_chosen(&actual)?;

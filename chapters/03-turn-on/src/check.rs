@@ -50,9 +50,7 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     passed.saw("SO_TYPE says SOCK_STREAM: a telephone, not a postcard box");
     check_switched_on(&phone)?;
     check_blocking(&phone)?;
-    passed.saw(
-        "SO_ACCEPTCONN is 1 and F_GETFL has no O_NONBLOCK: switched on, and accept() will wait",
-    );
+    passed.saw("SO_ACCEPTCONN is 1, no O_NONBLOCK: switched on, and accept() will wait");
     let actual = check_number(&phone)?;
     passed.saw(format!(
         "getsockname says {}: the loopback line, a real (non-zero) port",
@@ -62,7 +60,7 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     passed.saw("the number you returned is the phone's real number");
     let caller = ring(&phone, &returned)?;
     passed.saw(format!(
-        "dialling {} connected before anyone called accept(), and the call waits in your phone's queue",
+        "{} answered before anyone called accept(): the call is queued",
         names::addr(&returned)
     ));
     let second = ring_again(&returned)?;
