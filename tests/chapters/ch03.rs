@@ -2,11 +2,12 @@
 
 use ch03_turn_on::{chapter, check, scene};
 use nix::sys::socket::{
-    bind, getsockname, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag,
-    SockType, SockaddrIn,
+    accept, bind, getsockname, listen, setsockopt, socket, sockopt, AddressFamily, Backlog,
+    SockFlag, SockType, SockaddrIn,
 };
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Mutex;
 
 use crate::support::{expect_mistake, expect_pass, expect_unfinished, play};
 
@@ -80,6 +81,20 @@ fn everywhere() -> Phone {
 fn all_interfaces_is_caught() {
     let f = expect_mistake(check::run(&answer(everywhere)), "ch03.all-lines");
     assert!(f.got.contains("0.0.0.0:"), "{f}");
+}
+
+/// Mistake: the machine's name's address (127.0.1.1 on Debian), not 127.0.0.1.
+#[test]
+fn another_loopback_address_is_caught() {
+    fn hostname() -> Phone {
+        let phone = install(SockType::Stream)?;
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 1, 1, 0))?;
+        listen(&phone, Backlog::new(4)?)?;
+        let number = getsockname(phone.as_raw_fd())?;
+        Ok((phone, number))
+    }
+    let f = expect_mistake(check::run(&answer(hostname)), "ch03.wrong-line");
+    assert!(f.got.contains("127.0.1.1:"), "{f}");
 }
 
 /// Mistake: skipping bind(): listen() then numbers the phone 0.0.0.0 itself.
@@ -186,16 +201,105 @@ fn a_queue_of_one_is_caught() {
         Ok((phone, number))
     }
     let f = expect_mistake(check::run(&answer(tiny_queue)), "ch03.queue-too-small");
-    assert!(f.got.contains("ETIMEDOUT"), "{f}");
+    // What the kernel said, as strace shows it: a blocking connect() whose
+    // SO_SNDTIMEO runs out fails with EINPROGRESS on Linux, not ETIMEDOUT.
+    assert!(
+        f.got.contains("EINPROGRESS") && !f.got.contains("ETIMEDOUT"),
+        "{f}"
+    );
     // The scene, too, stops at the second caller with one line, not a hang.
     let (text, result) = play(chapter(), |s| scene::play(s, &answer(tiny_queue), &[]));
     let err = result.expect_err("the second caller can't get through");
     let line = err.to_string();
     assert!(
-        line.contains("ETIMEDOUT") && line.contains("backlog") && !line.contains('\n'),
+        line.contains("EINPROGRESS") && line.contains("backlog") && !line.contains('\n'),
         "{line}"
     );
     assert!(text.contains("a caller dials"), "{text}");
+}
+
+/// Mistake: SOCK_NONBLOCK. Calls still queue, but chapter 5's accept() on
+/// this phone would say EAGAIN instead of waiting: the flag is checked.
+#[test]
+fn a_non_blocking_phone_is_caught() {
+    fn hasty() -> Phone {
+        let phone = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::SOCK_NONBLOCK,
+            None,
+        )?;
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        listen(&phone, Backlog::new(4)?)?;
+        let number = getsockname(phone.as_raw_fd())?;
+        Ok((phone, number))
+    }
+    let f = expect_mistake(check::run(&answer(hasty)), "ch03.non-blocking");
+    assert!(
+        f.got.contains("O_NONBLOCK") && f.syscall.contains("EAGAIN"),
+        "{f}"
+    );
+}
+
+/// The one listening phone the copying wrong answer below keeps; the test
+/// takes it back afterwards, so no socket outlives the test.
+static KEPT: Mutex<Option<(OwnedFd, SockaddrIn)>> = Mutex::new(None);
+
+/// Mistake: one listening phone kept in a static, and a copy handed out on
+/// every call: a second "phone" at the same number, one kernel socket.
+#[test]
+fn a_copy_of_one_phone_is_caught() {
+    fn shared() -> Phone {
+        let mut kept = KEPT.lock().map_err(|_| nix::errno::Errno::EDEADLK)?;
+        if kept.is_none() {
+            let phone = install(SockType::Stream)?;
+            bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+            listen(&phone, Backlog::new(4)?)?;
+            let number = getsockname(phone.as_raw_fd())?;
+            *kept = Some((phone, number));
+        }
+        let (phone, number) = kept.as_ref().expect("set just above");
+        let copy = phone.try_clone().map_err(|_| nix::errno::Errno::EMFILE)?;
+        Ok((copy, *number))
+    }
+    let f = expect_mistake(check::run(&answer(shared)), "ch03.same-phone");
+    assert!(f.got.contains("socket:[") && f.got.contains("dup"), "{f}");
+    drop(KEPT.lock().expect("no test panics holding it").take());
+}
+
+/// The number the picking-up wrong answer below waits on, so the test can
+/// ring it afterwards and let its stuck thread finish (no leaked socket).
+static WAITING_AT: AtomicU16 = AtomicU16::new(0);
+
+/// Mistake: jumping ahead to chapter 5 and calling accept() inside
+/// open_for_calls(): it waits for a caller nobody can send, and the verdict
+/// names that likely cause within the chapter's time.
+#[test]
+fn picking_up_too_early_is_caught() {
+    fn picks_up() -> Phone {
+        let phone = install(SockType::Stream)?;
+        bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        listen(&phone, Backlog::new(4)?)?;
+        let number: SockaddrIn = getsockname(phone.as_raw_fd())?;
+        WAITING_AT.store(number.port(), Ordering::SeqCst);
+        let line = accept(&phone)?;
+        drop(line);
+        Ok((phone, number))
+    }
+    let start = std::time::Instant::now();
+    let f = expect_mistake(check::run(&answer(picks_up)), "ch03.never-returned");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        f.syscall.contains("accept()") && f.syscall.contains("chapter 5"),
+        "{f}"
+    );
+    // Ring the stuck accept() so its thread returns and closes its sockets.
+    let port = WAITING_AT.load(Ordering::SeqCst);
+    let _release = check::dial(&SockaddrIn::new(127, 0, 0, 1, port), check::RING_OUT);
 }
 
 /// The dial helper the check relies on really reports a refusal and a

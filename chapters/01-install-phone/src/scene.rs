@@ -1,23 +1,37 @@
 //! The scene of chapter 1, narrated line by line.
 //!
 //! You install a phone with the learner's `install_phone()`, then ask the
-//! kernel three questions about it and hang it up. There is no second party
-//! yet: a phone without a number can't be called (chapter 2).
+//! kernel about it (its type, its family, its flags, its number) and hang it
+//! up. There is no second party yet: a phone without a number can't be
+//! called (chapter 2).
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, kernel, learner, names};
+use dialtone_kit::{args, kernel, learner_call, names};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{AddressFamily, SockType};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     args::none(s.chapter, args)?;
     s.title(
         "You have just moved in. Before anyone can ring you, you need a telephone on the wall.",
     )?;
+    let phone = install(s, answer)?;
+    kind_and_family(s, &phone)?;
+    flags(s, &phone)?;
+    number(s, &phone)?;
+    s.pause()?;
+    hang_up(s, phone)?;
+    s.pause()?;
+    s.moral()?;
+    Ok(())
+}
 
+/// The learner's `install_phone()`, and what `/proc` says the descriptor is.
+fn install(s: &mut Scene, answer: &Answer) -> Result<OwnedFd, SceneError> {
     // ANCHOR: install
-    let phone = learner::call(s.chapter, "install_phone", answer.install_phone)?.map_err(sys(
+    let phone = learner_call!(s.chapter, answer.install_phone())?.map_err(sys(
         "install_phone()",
         "Check the arguments you pass to socket().",
     ))?;
@@ -31,14 +45,19 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
         &format!("install_phone() = fd {fd}"),
     )?;
     s.note("a socket is a file descriptor: the same kind of small number open() gives for a file")?;
-    let target = kernel::fd_target(fd);
-    if let Some(target) = &target {
+    if let Some(target) = kernel::fd_target(fd) {
         s.note(&format!("/proc/self/fd/{fd} -> {target}"))?;
     }
+    s.hold("The phone is on the wall, with no number yet")?;
+    Ok(phone)
+}
 
+/// `SO_TYPE` and the family: a stream, on the IPv4 network.
+fn kind_and_family(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
     // ANCHOR: ask
-    let kind = kernel::line_kind(&phone).map_err(sys("getsockopt(SO_TYPE)", "Is it a socket?"))?;
-    let family = kernel::network(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
+    let kind = kernel::line_kind(phone).map_err(sys("getsockopt(SO_TYPE)", "Is it a socket?"))?;
+    let family = kernel::network(phone).map_err(sys("getsockname", "Is it a socket?"))?;
     // ANCHOR_END: ask
     s.step(
         Who::You,
@@ -70,21 +89,69 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
             _ => "The phone is on another network, not the IPv4 one (AF_INET) this chapter asks for",
         }));
     }
-    s.note("IPv4. In C you could also ask getsockopt(SO_DOMAIN); the answer is the same")?;
-    // An IPv4 phone, so getsockname's answer reads as an IPv4 number.
-    let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
+    s.note("IPv4. On Linux, C can also ask getsockopt(SO_DOMAIN); the answer is the same")?;
+    Ok(())
+}
+
+/// The descriptor's flags: does a call on it wait, and does it survive exec?
+fn flags(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
+    // ANCHOR: flags
+    let status = fcntl(phone, FcntlArg::F_GETFL).map_err(sys("fcntl(F_GETFL)", "Is it open?"))?;
+    let status = OFlag::from_bits_truncate(status);
+    let fd_flags = fcntl(phone, FcntlArg::F_GETFD).map_err(sys("fcntl(F_GETFD)", "Is it open?"))?;
+    let cloexec = FdFlag::from_bits_truncate(fd_flags).contains(FdFlag::FD_CLOEXEC);
+    // ANCHOR_END: flags
+    let nonblocking = status.contains(OFlag::O_NONBLOCK);
+    s.step(
+        Who::You,
+        "ask whether calls on this phone wait for an answer",
+        &format!(
+            "fcntl(fd {fd}, F_GETFL) = O_RDWR{}",
+            if nonblocking { "|O_NONBLOCK" } else { "" }
+        ),
+    )?;
+    if nonblocking {
+        return Err(not_this_phone("F_GETFL says O_NONBLOCK: a phone that never waits, not the plain phone (no flags) this chapter asks for"));
+    }
+    s.note("no O_NONBLOCK: accept(), connect() and read() on this phone wait until the other side answers")?;
+    s.step(
+        Who::You,
+        "ask whether the phone stays behind when this program starts another",
+        &format!(
+            "fcntl(fd {fd}, F_GETFD) = {}",
+            if cloexec { "FD_CLOEXEC" } else { "0" }
+        ),
+    )?;
+    s.note(if cloexec {
+        "close-on-exec is on (SOCK_CLOEXEC): a program you start with exec() won't inherit this phone"
+    } else {
+        "close-on-exec is off: nix's socket() adds nothing you don't ask for, so a program you start with exec() inherits this phone; std::net always asks for SOCK_CLOEXEC"
+    })?;
+    Ok(())
+}
+
+/// `getsockname`: an IPv4 phone's number, which a new phone doesn't have.
+fn number(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
+    let number = kernel::own_number(phone).map_err(sys("getsockname", "Is it a socket?"))?;
     s.step(
         Who::You,
         "ask what your number is",
         &format!("getsockname(fd {fd}) = {}", names::addr(&number)),
     )?;
     if number.port() == 0 && number.ip().is_unspecified() {
-        s.note("no number yet: 0.0.0.0 port 0 means unnumbered, so nobody can ring this phone")?;
+        s.note("no number yet: 0.0.0.0 port 0 is how Linux answers for an unbound socket (POSIX leaves it unspecified), so nobody can ring this phone")?;
     } else {
         s.note("this phone already has a number: install_phone() should only install (chapter 2 numbers it)")?;
     }
-    s.pause()?;
+    Ok(())
+}
 
+/// Dropping the `OwnedFd` closes it; `/proc/self/fd` shows the line is gone.
+fn hang_up(s: &mut Scene, phone: OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
+    let target = kernel::fd_target(fd);
     // ANCHOR: hangup
     drop(phone); // OwnedFd's Drop calls close(fd): the phone comes off the wall.
                  // ANCHOR_END: hangup
@@ -108,8 +175,6 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
             }
         ),
     )?;
-    s.pause()?;
-    s.moral()?;
     Ok(())
 }
 

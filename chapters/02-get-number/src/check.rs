@@ -5,10 +5,22 @@
 //! with `getsockname()` what each one ended up with, so it never trusts what
 //! the learner's function says about itself. Two phones in a row must get two
 //! different numbers: that is what catches a hard-wired port.
+//!
+//! The scenarios, in order (the page's claims, listed with their verdict ids
+//! in `course.toml`):
+//! 1. the call returns `Ok(number)`; a refusal is named by its errno
+//!    (`EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, `EINVAL`, and the `connect()`
+//!    or `getpeername()` a confused answer called instead);
+//! 2. the phone it was handed is numbered on 127.0.0.1, a non-zero port;
+//! 3. nothing of a later chapter: not switched on, on no call;
+//! 4. the port is one the kernel picks for port 0: in `ip_local_port_range`,
+//!    not a well-known one (which root may be granted, see `EACCES`);
+//! 5. the number returned is what `getsockname` says;
+//! 6. a second phone, while the first keeps its number, gets another one.
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::{kernel, learner, names};
+use dialtone_kit::{kernel, learner_call, names, party, task};
 use nix::errno::Errno;
 use nix::sys::socket::SockaddrIn;
 use std::net::Ipv4Addr;
@@ -29,15 +41,19 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
         names::addr(&returned)
     ));
     let actual = check_numbered(&phone)?;
+    check_not_ahead(&phone)?;
     passed.saw(format!(
-        "getsockname says the phone is {}: on the loopback line, with a number the exchange picked",
+        "getsockname says {}: on loopback, numbered, not on, on no call",
         names::addr(&actual)
     ));
+    check_kernel_chosen(&actual)?;
+    passed.saw("the port is in the kernel's ephemeral range: the exchange picked it");
     check_reported(returned, actual)?;
     passed.saw("the number you returned is the one the kernel reports");
     // Keep the first phone on the wall: the second must not get its number.
     let (second, _) = number(answer, Which::Second)?;
-    let other = kernel::own_number(&second).map_err(|e| unreadable("getsockname", e))?;
+    let other = check_numbered(&second)?;
+    check_not_ahead(&second)?;
     if other == actual {
         return Err(fixed_number(
             "get_a_number() gives every phone the same number",
@@ -80,10 +96,9 @@ fn number(answer: &Answer, which: Which) -> Result<(OwnedFd, SockaddrIn), Failur
         .phone("the exchange has no handsets left; nothing in your answer caused this.")
         .syscall("close other programs holding many sockets, then run the check again.")
     })?;
-    // learner::call needs a closure that owns what it uses (it runs on its own
-    // thread, under a timeout), so the phone goes in and comes back out.
-    let get_a_number = answer.get_a_number;
-    let (phone, result) = learner::call(chapter(), "get_a_number", move || {
+    // The learner's call runs on a thread of its own, under a timeout, so
+    // its closure must own what it uses: the phone goes in and comes back out.
+    let (phone, result) = learner_call!(chapter(), answer.get_a_number, move |get_a_number| {
         let result = get_a_number(&phone);
         (phone, result)
     })?;
@@ -103,14 +118,29 @@ fn refused(errno: Errno, which: Which) -> Failure {
             "get_a_number() asks for the same number every time",
             got,
         ),
-        Errno::EACCES => Failure::new(
-            "ch02.reserved-number",
+        Errno::EACCES => reserved(
             "get_a_number() asked for a number reserved for the exchange's staff",
+            format!(
+                "{got}: ports below {} need root or CAP_NET_BIND_SERVICE",
+                unprivileged_start()
+            ),
+        ),
+        Errno::ECONNREFUSED => Failure::new(
+            "ch02.dialled",
+            "get_a_number() dialled a number instead of taking one",
         )
-        .expected("Ok(127.0.0.1:N), with N chosen by the kernel")
-        .got(got)
-        .phone("numbers below 1024 are well-known numbers that only root may take.")
-        .syscall("bind() to port 0 and let the kernel pick a free port."),
+        .expected("Ok(127.0.0.1:N) from bind() and getsockname()")
+        .got(format!("{got}: only connect() is refused like that"))
+        .phone("you rang a number nobody answers; taking a number for your own phone is asking the exchange, not dialling.")
+        .syscall("call bind(), not connect(): bind() gives your socket its own address, connect() (chapter 4) dials someone else's."),
+        Errno::ENOTCONN => Failure::new(
+            "ch02.caller-id",
+            "get_a_number() asked for the other end's number, and there is no call",
+        )
+        .expected("Ok(127.0.0.1:N) from getsockname()")
+        .got(format!("{got}: getpeername() on a socket with no call says that"))
+        .phone("caller ID names the other end of a call; to learn your own number, ask the exchange about your phone.")
+        .syscall("return getsockname(phone.as_raw_fd()) (your own address), not getpeername() (the peer's, chapter 5)."),
         Errno::EADDRNOTAVAIL => Failure::new(
             "ch02.wrong-line",
             "get_a_number() asked for a number on a line this machine doesn't have",
@@ -145,6 +175,76 @@ fn fixed_number(headline: &str, got: String) -> Failure {
     .got(got)
     .phone("that number is taken: one number, one phone. Ask the exchange for any free number instead of a fixed one.")
     .syscall("bind() with port 0, not a fixed port: EADDRINUSE is what a fixed port gets once another socket holds it.")
+}
+
+/// A well-known number: refused (EACCES), or granted because this process
+/// may take one (root, CAP_NET_BIND_SERVICE, or a lowered sysctl).
+fn reserved(headline: &str, got: String) -> Failure {
+    Failure::new("ch02.reserved-number", headline)
+        .expected("Ok(127.0.0.1:N), with N chosen by the kernel")
+        .got(got)
+        .phone("numbers below the exchange's line (1024 by default) are well-known numbers, kept for the staff's own services.")
+        .syscall("bind() to port 0 and let the kernel pick a free port from its ephemeral range.")
+}
+
+/// `net.ipv4.ip_unprivileged_port_start`: the lowest port anyone may bind
+/// (Linux 4.11+; 1024 unless a container or an admin lowered it).
+fn unprivileged_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1024)
+}
+
+/// Port 0 makes the kernel pick from `ip_local_port_range`; a number outside
+/// it was asked for. (Inside it, only the second phone can tell.)
+fn check_kernel_chosen(actual: &SockaddrIn) -> Result<(), Failure> {
+    let port = actual.port();
+    if port < 1024 {
+        return Err(reserved(
+            "get_a_number() took a well-known number",
+            format!(
+                "getsockname = {}: bind() granted port {port}, because this process may take it (it runs as root or with CAP_NET_BIND_SERVICE, or net.ipv4.ip_unprivileged_port_start, {} here, is at or below {port})",
+                names::addr(actual),
+                unprivileged_start(),
+            ),
+        ));
+    }
+    match party::ephemeral_range() {
+        Some((low, high)) if !(low..=high).contains(&port) => Err(fixed_number(
+            "get_a_number() asked for a fixed number",
+            format!(
+                "getsockname = {}: port {port} is outside the kernel's range {low}-{high} (ip_local_port_range), so it was asked for",
+                names::addr(actual)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Nothing of chapters 3 and 4: the phone is numbered, not switched on or dialled.
+fn check_not_ahead(phone: &OwnedFd) -> Result<(), Failure> {
+    if kernel::switched_on(phone).map_err(|e| unreadable("SO_ACCEPTCONN", e))? {
+        return Err(Failure::new(
+            "ch02.switched-on",
+            "get_a_number() also switched the phone on",
+        )
+        .expected("a numbered phone, still switched off (SO_ACCEPTCONN = 0)")
+        .got("SO_ACCEPTCONN = 1: listen() was called")
+        .phone("numbering a phone and switching it on are two steps; this chapter only numbers it.")
+        .syscall("remove the listen() from get_a_number(); chapter 3 switches the phone on."));
+    }
+    if let Ok(peer) = kernel::other_end(phone) {
+        return Err(Failure::new(
+            "ch02.dialled",
+            "get_a_number() dialled a number instead of taking one",
+        )
+        .expected("a numbered phone on no call (getpeername = ENOTCONN)")
+        .got(format!("getpeername = {}: connect() was called, and the kernel numbered the phone for the call", names::addr(&peer)))
+        .phone("you rang someone; taking a number for your own phone is asking the exchange, not dialling.")
+        .syscall("call bind(), not connect(): connect() (chapter 4) dials someone else's number."));
+    }
+    Ok(())
 }
 
 /// What the kernel says the phone's number is, if it is a loopback number.
@@ -196,18 +296,26 @@ fn check_reported(returned: SockaddrIn, actual: SockaddrIn) -> Result<(), Failur
         "get_a_number() returned a number the phone doesn't have",
     )
     .expected(format!("Ok({}), what getsockname says", names::addr(&actual)))
-    .got(format!("Ok({})", names::addr(&returned)))
+    .got(format!("Ok({}){}", names::addr(&returned), why_different(&returned, &actual)))
     .phone("you told your friends a number you never checked; ask the exchange which one you got.")
-    .syscall("after bind(), return getsockname(phone.as_raw_fd()): port 0 was a request, not the answer."))
+    .syscall("after bind(), return getsockname(phone.as_raw_fd()) as it is: port 0 was a request, not the answer, and nix's ports are already in host byte order."))
 }
 
+/// What the returned number's difference from the real one points at.
+fn why_different(returned: &SockaddrIn, actual: &SockaddrIn) -> &'static str {
+    if returned.port() == 0 {
+        ": port 0 is what you asked bind() for, not what you got"
+    } else if returned.port() == actual.port().swap_bytes() && returned.ip() == actual.ip() {
+        ": the real port with its two bytes swapped, a byte order conversion (to_be, htons) too many"
+    } else {
+        ""
+    }
+}
+
+/// The kernel couldn't read `what` of the phone the learner was only lent.
 fn unreadable(what: &str, errno: Errno) -> Failure {
-    Failure::new(
-        "ch02.not-a-socket",
-        format!("the kernel couldn't read {what} of the phone"),
-    )
-    .expected("the phone to still be an open IPv4 socket")
-    .got(format!("{} while reading {what}", names::errno(errno)))
-    .phone("the phone you were handed is gone from the wall.")
-    .syscall("only borrow the phone (&OwnedFd): don't close it or replace it.")
+    task::unreadable(chapter(), what, "the phone", errno)
+        .expected("the phone to still be an open IPv4 socket")
+        .phone("the phone you were handed is gone from the wall.")
+        .syscall("only borrow the phone (&OwnedFd): don't close it or replace it.")
 }

@@ -7,9 +7,12 @@
 //! Picking up is chapter 5; the callers here dial as chapter 4 will teach.
 
 use crate::check::{dial, Answer, RING_OUT};
+use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, kernel, learner, names};
+use dialtone_kit::{args, kernel, learner_call, names, party};
+use nix::errno::Errno;
 use nix::sys::socket::{bind, SockaddrIn};
+use nix::unistd::read;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -29,7 +32,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
         "walk away without picking up",
         &format!("close(fd {fd}), when the OwnedFd is dropped"),
     )?;
-    s.note("the calls on hold are cut off with it; chapter 5 picks them up instead")?;
+    cut_off(s, &callers)?;
     drop(callers);
     s.pause()?;
     s.moral()?;
@@ -44,7 +47,7 @@ fn switched_off(s: &mut Scene) -> SceneResult {
         Who::You,
         "install a phone and give it a number (chapters 1 and 2)",
         &format!(
-            "socket(..) = fd {fd}; bind(fd {fd}, 127.0.0.1 port 0); getsockname = {}",
+            "socket(..) = fd {fd}; bind(fd {fd}, {}) = 0",
             names::addr(&number)
         ),
     )?;
@@ -74,11 +77,11 @@ fn switched_off(s: &mut Scene) -> SceneResult {
         s.step(
             Who::Exchange,
             names::errno_phone(errno),
-            "the kernel answers the caller's SYN with a RST: nothing listens at that number",
+            "nothing listens there: the kernel answers the SYN with a RST",
         )?;
     }
-    s.note("a number alone doesn't make a phone ring. A refused caller's socket is spent: it is")?;
-    s.note("closed, and a caller who tries again installs a new one")?;
+    s.note("a number alone doesn't make a phone ring")?;
+    s.note("the kernel doesn't close a refused caller's socket, but after a failed connect() its state is unspecified (connect(2)), so a caller closes it and installs a new one to try again")?;
     drop(phone);
     s.step(
         Who::You,
@@ -105,11 +108,10 @@ fn numbered_phone() -> Result<(OwnedFd, SockaddrIn), SceneError> {
 /// The learner's `open_for_calls()`, and the same question as before.
 fn switched_on(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), SceneError> {
     // ANCHOR: open
-    let (phone, number) = learner::call(s.chapter, "open_for_calls", answer.open_for_calls)?
-        .map_err(sys(
-            "open_for_calls()",
-            "`cargo test -p ch03-turn-on` says which step went wrong.",
-        ))?;
+    let (phone, number) = learner_call!(s.chapter, answer.open_for_calls())?.map_err(sys(
+        "open_for_calls()",
+        "`cargo test -p ch03-turn-on` says which step went wrong.",
+    ))?;
     let on =
         kernel::switched_on(&phone).map_err(sys("getsockopt(SO_ACCEPTCONN)", "Is it a socket?"))?;
     // ANCHOR_END: open
@@ -138,7 +140,6 @@ fn switched_on(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), 
             "getsockname says {line}, not the loopback line 127.0.0.1 this chapter asks for. `cargo run -- check 3` explains what to change."
         )));
     }
-    s.note("inside, the reference answer calls socket(), bind(127.0.0.1 port 0), listen(fd, backlog), getsockname()")?;
     s.step(
         Who::You,
         "ask the exchange whether this phone is switched on",
@@ -150,7 +151,7 @@ fn switched_on(s: &mut Scene, answer: &Answer) -> Result<(OwnedFd, SockaddrIn), 
     s.note(if on {
         "0 for the switched-off phone, 1 for this one: listen() is the whole difference"
     } else {
-        "still 0: open_for_calls() never called listen(), so this phone won't ring either"
+        "still 0: this phone is not listening, so it won't ring either"
     })?;
     Ok((phone, number))
 }
@@ -167,10 +168,7 @@ fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneErro
     .enumerate()
     {
         // ANCHOR: dial
-        let caller = dial(number, RING_OUT).map_err(sys(
-            format!("connect(.., {})", names::addr(number)),
-            "Is the phone switched on, with a listen() backlog of a few calls? (Linux holds backlog + 1 waiting calls.)",
-        ))?;
+        let caller = dial(number, RING_OUT).map_err(|errno| rang_out(number, errno))?;
         let reached = kernel::other_end(&caller).map_err(sys("getpeername", "Is it connected?"))?;
         // ANCHOR_END: dial
         let fd = caller.as_raw_fd();
@@ -185,24 +183,61 @@ fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneErro
             &format!("getpeername(fd {fd}) = {}", names::addr(&reached)),
         )?;
         if i == 0 {
-            s.note(
-                "nobody has called accept(), yet connect() returned 0: the kernel answered the",
-            )?;
-            s.note(
-                "handshake itself and put the call in the phone's queue, where accept() finds it",
-            )?;
+            s.note("nobody has called accept(), yet connect() returned 0: the kernel answered the handshake itself and put the call in the phone's queue, where accept() finds it")?;
         }
         callers.push(caller);
     }
-    s.note(
-        "the backlog you pass to listen() sizes that queue. When it is full, Linux ignores new",
-    )?;
-    s.note("callers, who keep ringing until there is room or they give up. A few calls is plenty")?;
-    s.note(
-        "here; a busy server asks for SOMAXCONN (nix: Backlog::MAXCONN), which the kernel caps",
-    )?;
-    s.note("at /proc/sys/net/core/somaxconn")?;
+    s.note("the backlog you pass to listen() sizes that queue of finished calls, the accept queue; handshakes still under way wait in a second one, the SYN queue (net.ipv4.tcp_max_syn_backlog)")?;
+    s.note("when the accept queue is full, Linux drops new callers' SYNs and they keep ringing; nstat's TcpExtListenOverflows counts each one turned away")?;
+    s.note("a few calls is plenty here; a busy server asks for more: SOMAXCONN (nix: Backlog::MAXCONN) is a constant, 4096 with glibc, and Linux caps any backlog at the sysctl net.core.somaxconn, which Backlog::MAXALLOWABLE asks for")?;
+    s.hold("Two calls wait in the phone's queue (ss -ltn: Recv-Q 2)")?;
     Ok(callers)
+}
+
+/// The first caller on hold listens, and hears what closing the phone did
+/// to the queued calls: the kernel reset them.
+fn cut_off(s: &mut Scene, callers: &[OwnedFd]) -> SceneResult {
+    let Some(caller) = callers.first() else {
+        return Ok(());
+    };
+    let fd = caller.as_raw_fd();
+    // poll() first, so a caller that hears nothing can't hang the scene.
+    let heard = match party::ready(caller, ALREADY_IN_THE_KERNEL) {
+        Ok(true) => read(caller, &mut [0u8; 16]).map(|n| n.to_string()),
+        Ok(false) => Err(Errno::ETIMEDOUT),
+        Err(e) => Err(e),
+    };
+    let heard = match heard {
+        Ok(n) => n,
+        Err(errno) => names::errno(errno),
+    };
+    s.step(
+        Who::Caller,
+        "the first caller on hold listens",
+        &format!("read(fd {fd}, ..) = {heard}"),
+    )?;
+    s.note(if heard.starts_with("ECONNRESET") {
+        "the calls on hold were cut off with the phone: the kernel reset each one (chapter 5 picks them up instead)"
+    } else {
+        "the call on hold did not end with a reset: the kernel should reset calls queued on a closed phone"
+    })?;
+    Ok(())
+}
+
+/// A caller who couldn't get through, in one line: what connect() said.
+fn rang_out(number: &SockaddrIn, errno: Errno) -> SceneError {
+    let said = format!(
+        "connect(.., {}) = {}",
+        names::addr(number),
+        names::errno(errno)
+    );
+    SceneError::Unexpected(match errno {
+        Errno::EINPROGRESS => format!(
+            "The caller gave up after {} s: {said}, Linux's answer when SO_SNDTIMEO runs out mid-handshake. The phone's queue is full: is the listen() backlog at least 1? (Linux holds backlog + 1 waiting calls.)",
+            RING_OUT.as_secs()
+        ),
+        _ => format!("The caller couldn't get through: {said}. `cargo run -- check 3` explains what to change."),
+    })
 }
 
 /// A connect's result as strace would show it: `0`, or the errno's name.
