@@ -146,7 +146,12 @@ fn judged(case: &str, body: &str, verdict: &str, within: Duration) {
     judged_file(&CH01, case, &answer(body), verdict, within);
 }
 
+/// One case at a time: each looks for leftover learner processes on the whole
+/// machine, and the stray case's `sleep` is meant to be seen only by its own.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn judged_file(ch: &Ch, case: &str, learner: &str, verdict: &str, within: Duration) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let fx = Fixture::new(&format!("judge-{case}"));
     fx.write(ch.learner, learner);
     for (path, seen) in [

@@ -71,12 +71,23 @@ impl Out {
         self.u64(b.len() as u64);
         self.bytes.extend_from_slice(b);
     }
-    pub fn lend(&mut self, fd: &impl AsRawFd) {
+    /// Sends a copy of `fd`; ours stays open.
+    pub fn lend(&mut self, fd: &(impl AsRawFd + std::os::fd::AsFd)) {
+        self.u64(close_on_exec(fd));
         self.lent.push(fd.as_raw_fd());
     }
+    /// Sends `fd` and closes ours once it's on its way.
     pub fn give(&mut self, fd: OwnedFd) {
+        self.u64(close_on_exec(&fd));
         self.given.push(fd);
     }
+}
+
+/// 1 if `fd` is close-on-exec (`F_GETFD`), else 0.
+fn close_on_exec(fd: &impl std::os::fd::AsFd) -> u64 {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    let flags = fcntl(fd, FcntlArg::F_GETFD).unwrap_or(0);
+    u64::from(FdFlag::from_bits_truncate(flags).contains(FdFlag::FD_CLOEXEC))
 }
 
 /// A message being read.
@@ -103,10 +114,22 @@ impl In {
     pub fn text(&mut self) -> Result<String, Broken> {
         String::from_utf8(self.bytes()?).map_err(|_| Broken::new("text"))
     }
+    /// The next descriptor, with the close-on-exec flag its sender's copy
+    /// had. The flag belongs to a descriptor, not to the socket, and
+    /// `SCM_RIGHTS` with `MSG_CMSG_CLOEXEC` sets it on every copy received: a
+    /// check that asks `F_GETFD` must see what the learner's code chose.
     pub fn fd(&mut self) -> Result<OwnedFd, Broken> {
-        self.fds
+        let cloexec = self.u64()? != 0;
+        let fd = self
+            .fds
             .pop_front()
-            .ok_or(Broken::new("a descriptor is missing"))
+            .ok_or(Broken::new("a descriptor is missing"))?;
+        if !cloexec {
+            use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+            fcntl(&fd, FcntlArg::F_SETFD(FdFlag::empty()))
+                .map_err(|_| Broken::new("F_SETFD"))?;
+        }
+        Ok(fd)
     }
 }
 
