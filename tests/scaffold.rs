@@ -5,13 +5,15 @@
 //! starter fails its self-check with its own hint, and its solution passes.
 //!
 //! Each cargo run builds in a scratch copy, so this is the slowest test in
-//! the suite. Its builds share the suite's own target folder (cargo holds no
-//! lock on it while tests run), so the dependencies are already built and
-//! only the copied workspace's own crates are compiled again.
+//! the suite. The copy builds in a target folder of its own, kept between
+//! runs (only the first run builds the dependencies). It must not share the
+//! suite's: cargo names a workspace crate's build by its path inside the
+//! workspace, so the copy's `dialtone-kit` would overwrite the suite's, and
+//! the next `cargo test` would use it unrebuilt, with `env!("CARGO_MANIFEST_DIR")`
+//! (where every crate finds `course.toml`) pointing into the scratch copy.
 #![forbid(unsafe_code)]
 
 use dialtone_kit::child::{run_limited, Ran};
-use dialtone_kit::course::workspace_root;
 use dialtone_testkit::{copy_course, copy_tree};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,11 +26,16 @@ fn scratch() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scaffold")
 }
 
-/// The target folder this suite was built in (CARGO_TARGET_TMPDIR is its
-/// `tmp` folder).
+/// The scratch copy's own target folder, beside the copy (see the top).
 fn target_dir() -> PathBuf {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().map_or(tmp.clone(), Path::to_path_buf)
+    scratch().join("target")
+}
+
+/// The course this test was built from: the root package is this test's
+/// own, so its manifest folder is the course (not whatever course the kit
+/// library was last built for).
+fn this_course() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs `program args` in `dir` under the limit; the output, both streams.
@@ -78,9 +85,9 @@ fn fresh_course() -> PathBuf {
     if course.exists() {
         std::fs::remove_dir_all(&course).expect("the last run's copy can be removed");
     }
-    copy_course(&workspace_root(), &course).expect("copying the course");
+    copy_course(&this_course(), &course).expect("copying the course");
     for hidden in [".cargo", ".gitignore"] {
-        copy_tree(&workspace_root().join(hidden), &course.join(hidden))
+        copy_tree(&this_course().join(hidden), &course.join(hidden))
             .unwrap_or_else(|e| panic!("copying {hidden}: {e}"));
     }
     git(&course, &["init", "-q"]);

@@ -162,6 +162,7 @@ pub fn teachers(text: &str, e: &Entry) -> Result<String, String> {
     );
     let text = after_last_line(text, is_timing, &row, "book/src/teachers.md", "timing row")?;
     let text = add_to_total(&text, e.minutes)?;
+    let text = add_to_plans(&text, e)?;
     let section = format!(
         "\n### {}. {}\n\n- **Postcards for a call** (`ch{:02}.wrong-type`): `SockType::Datagram`\n  where `SockType::Stream` was meant.\n- **The wrong network** (`ch{:02}.not-ipv4`): `AddressFamily::Inet6` for `Inet`.\n",
         e.number, e.title, e.number, e.number
@@ -180,6 +181,51 @@ pub fn teachers(text: &str, e: &Entry) -> Result<String, String> {
         out.push_str(&text[end..]);
     }
     Ok(out)
+}
+
+/// Every session plan under `### A plan` gets one more session: the new
+/// chapter alone, with at least ten minutes left for set-up and a break (the
+/// book's plan test demands each plan cover every chapter, in order, and add
+/// up). The author regroups the sessions once the chapter's minutes are real.
+fn add_to_plans(text: &str, e: &Entry) -> Result<String, String> {
+    let start = text
+        .find("### A plan")
+        .ok_or("book/src/teachers.md has no `### A plan` section")?;
+    let end = text[start + 1..]
+        .find("\n#")
+        .map_or(text.len(), |i| start + 1 + i);
+    // A session's length in half hours, so the plan reads like a timetable.
+    let length = (e.minutes + 10).div_ceil(30) * 30;
+    let mut section = String::new();
+    let (mut sessions, mut plans) = (0, 0);
+    let lines: Vec<&str> = text[start..end].split_inclusive('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        section.push_str(line);
+        if !line.starts_with('|') {
+            continue;
+        }
+        let is_rule = line.starts_with("|---");
+        if !is_rule && !line.starts_with("| session ") {
+            sessions += 1;
+        }
+        let table_ends = lines.get(i + 1).is_none_or(|next| !next.starts_with('|'));
+        if table_ends {
+            section.push_str(&format!(
+                "| {}: *{}* | {length} min | {} | {} min | {} min |\n",
+                sessions + 1,
+                e.title,
+                e.number,
+                e.minutes,
+                length - e.minutes
+            ));
+            sessions = 0;
+            plans += 1;
+        }
+    }
+    if plans == 0 {
+        return Err("book/src/teachers.md: `### A plan` has no table".into());
+    }
+    Ok(format!("{}{section}{}", &text[..start], &text[end..]))
 }
 
 /// `| **total** | **245 min** | ...` with `minutes` more.
@@ -256,13 +302,17 @@ mod tests {
 
     #[test]
     fn the_teachers_page_gets_a_row_a_total_and_a_section() {
-        let text = "## Timing\n\n| [1. One](01-one.md) | 20 min | x | y |\n| **total** | **20 min** | | |\n\n## Wrong\n\n### 1. One\n\n- a (`ch01.a`)\n";
+        let text = "## Timing\n\n| [1. One](01-one.md) | 20 min | x | y |\n| **total** | **20 min** | | |\n\n### A plan\n\n| session | length |\n|---|---|\n| 1 | 30 min | 1 | 20 min | 10 min |\n\nTwo.\n\n## Wrong\n\n### 1. One\n\n- a (`ch01.a`)\n";
         let out = teachers(text, &entry()).unwrap();
         assert!(
             out.contains("y |\n| [9. Demo](09-demo.md) | 15 min |"),
             "{out}"
         );
         assert!(out.contains("| **total** | **35 min** |"), "{out}");
+        assert!(
+            out.contains("| 1 | 30 min | 1 | 20 min | 10 min |\n| 2: *Demo* | 30 min | 9 | 15 min | 15 min |\n\nTwo."),
+            "{out}"
+        );
         assert!(out.ends_with("- a (`ch01.a`)\n\n### 9. Demo\n\n- **Postcards for a call** (`ch09.wrong-type`): `SockType::Datagram`\n  where `SockType::Stream` was meant.\n- **The wrong network** (`ch09.not-ipv4`): `AddressFamily::Inet6` for `Inet`.\n"), "{out}");
     }
 

@@ -5,7 +5,7 @@
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, kernel, learner, names};
+use dialtone_kit::{args, kernel, learner_call, names};
 use nix::sys::socket::SockType;
 use std::os::fd::AsRawFd;
 
@@ -14,7 +14,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     s.title("You need a phone of your own before anyone can ring you.")?;
 
     // ANCHOR: get
-    let phone = learner::call(s.chapter, "get_a_phone", answer.get_a_phone)?.map_err(sys(
+    let phone = learner_call!(s.chapter, answer.get_a_phone())?.map_err(sys(
         "get_a_phone()",
         "Check the arguments you pass to socket().",
     ))?;

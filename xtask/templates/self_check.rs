@@ -8,6 +8,8 @@
 fn your_phone_is_an_ipv4_stream_socket() -> Result<(), dialtone_kit::check::Verdict> {
     dialtone_kit::check::verdict(
         "Chapter {{N}} ({{TITLE_LIT}})",
-        {{CRATE_IDENT}}::check::run(&{{CRATE_IDENT}}::ANSWER),
+        {{CRATE_IDENT}}::self_check(std::process::Command::new(env!(
+            "CARGO_BIN_EXE_{{CRATE}}"
+        ))),
     )
 }
