@@ -126,8 +126,7 @@ impl In {
             .ok_or(Broken::new("a descriptor is missing"))?;
         if !cloexec {
             use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-            fcntl(&fd, FcntlArg::F_SETFD(FdFlag::empty()))
-                .map_err(|_| Broken::new("F_SETFD"))?;
+            fcntl(&fd, FcntlArg::F_SETFD(FdFlag::empty())).map_err(|_| Broken::new("F_SETFD"))?;
         }
         Ok(fd)
     }
