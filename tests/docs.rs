@@ -171,6 +171,14 @@ fn scratch() -> Scratch {
     // The operator's state starts empty, as on a fresh clone.
     let _ = fs::remove_dir_all(root.join(".dialtone"));
     sync(&workspace_root(), &root).expect("copying the course");
+    // The pages name built programs by their path in a clone
+    // (`target/debug/ch01-install-phone`): the copy's `target` is the folder
+    // its commands build into.
+    let link = root.join("target");
+    if fs::symlink_metadata(&link).is_err() {
+        fs::create_dir_all(&target).expect("the scratch target folder");
+        std::os::unix::fs::symlink(&target, &link).expect("linking the copy's target folder");
+    }
     let env = vec![
         ("CARGO_TARGET_DIR".into(), path_str(&target)),
         ("CARGO_TERM_COLOR".into(), "never".into()),
