@@ -4,8 +4,11 @@
 //! your `read` returns 0: end of file, the dial tone. `shutdown(Write)` says
 //! "I'm done talking" while you keep listening (a half-close), so the other
 //! side can tell your question is complete and still answer it. Talking into
-//! a line the other side has hung up fails with `EPIPE` (Rust ignores
-//! `SIGPIPE`; `MSG_NOSIGNAL` makes that explicit per call). And a handset
+//! a line the other side has hung up is not refused at once: the first write
+//! after their close usually succeeds (your kernel only knows they stopped
+//! talking), and the ones after it fail with `EPIPE`, or first with
+//! `ECONNRESET` if they reset the call (Rust ignores `SIGPIPE`;
+//! `MSG_NOSIGNAL` makes that explicit per call). And a handset
 //! left off the hook (a leaked or duplicated descriptor) keeps the line busy:
 //! the other side never hears the dial tone. Chapter 8 puts it all together
 //! in a service real clients can call.
