@@ -38,5 +38,14 @@ mod ch07;
 #[path = "chapters/ch08.rs"]
 mod ch08;
 
+#[path = "chapters/ch09.rs"]
+mod ch09;
+
+#[path = "chapters/ch10.rs"]
+mod ch10;
+
+#[path = "chapters/ch11.rs"]
+mod ch11;
+
 #[path = "chapters/cli.rs"]
 mod cli;
