@@ -108,7 +108,7 @@ fn main() {
         Ok(cli) => cli,
         Err(e) => bad_arguments(e),
     };
-    let ws = match Workspace::find(cli.root.clone()) {
+    let mut ws = match Workspace::find(cli.root.clone()) {
         Ok(ws) => ws,
         // A --root that isn't a course is a bad argument.
         Err(e) if cli.root.is_some() => usage_error("", &e),
@@ -117,6 +117,21 @@ fn main() {
             std::process::exit(1)
         }
     };
+    // A fresh `verify` of a copy you are not working in (`--root PATH` from
+    // your own copy) is a teacher grading it: it writes nothing into that
+    // copy (its verdicts and compiled checks go to a scratch folder that is
+    // removed afterwards). Run inside the learner's own copy, verify's
+    // verdicts update their board as usual.
+    let inside = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .is_ok_and(|d| d.starts_with(&ws.root));
+    let grading = !inside;
+    let scratch = (grading && matches!(cli.command, Some(Command::Verify { cached: false })))
+        .then(|| std::env::temp_dir().join(format!("dialtone-verify-{}", std::process::id())));
+    if let Some(dir) = &scratch {
+        ws.keep_state_in(dir.clone());
+    }
+    let ws = ws;
     let checker = check::Checker::new(&ws, |line| {
         anstream::eprintln!("{}{line}{}", ui::DIM, ui::DIM.render_reset())
     });
@@ -152,6 +167,11 @@ fn main() {
         }
         Some(Command::Verify { cached }) => commands::verify(&ws, &checker, !cached),
     };
+    if let Some(dir) = scratch {
+        // Best effort: a folder in the temporary directory, nothing of the
+        // student's; failing to remove it doesn't change the verdict.
+        let _ = std::fs::remove_dir_all(dir);
+    }
     std::process::exit(code)
 }
 

@@ -13,6 +13,9 @@ pub struct Workspace {
     pub root: PathBuf,
     pub course: Course,
     shared: std::sync::OnceLock<String>,
+    /// Where the operator's state lives: `.dialtone/` in the workspace,
+    /// unless a command asked for a folder of its own ([`Self::keep_state_in`]).
+    state: PathBuf,
 }
 
 impl Workspace {
@@ -43,6 +46,7 @@ impl Workspace {
         })?;
         let course = Course::parse(&text)?;
         Ok(Workspace {
+            state: root.join(".dialtone"),
             root,
             course,
             shared: std::sync::OnceLock::new(),
@@ -53,9 +57,17 @@ impl Workspace {
         self.course.chapter(number)
     }
 
-    /// Where the operator keeps its private state (progress, hints, backups).
+    /// Where the operator keeps its private state (progress, hints, backups,
+    /// the compiled checks).
     pub fn state_dir(&self) -> PathBuf {
-        self.root.join(".dialtone")
+        self.state.clone()
+    }
+
+    /// Keeps this run's state in `dir` instead of the workspace's
+    /// `.dialtone/`: a teacher's `verify` of a student's copy must leave that
+    /// copy as it found it.
+    pub fn keep_state_in(&mut self, dir: PathBuf) {
+        self.state = dir;
     }
 
     pub fn learner_file(&self, ch: &Chapter) -> PathBuf {

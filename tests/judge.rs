@@ -273,6 +273,42 @@ fn a_forged_verdict_is_not_a_pass() {
     judged("forged", body, "judge.exited", in_time());
 }
 
+/// The judged code may read anything but write only to scratch space (the
+/// temporary directory): not to a file outside it by name, nor by reopening,
+/// through `/proc/self/fd/N`, one it may only read. (The forging case above
+/// writes to every descriptor of the judge and of the program that started
+/// it, cargo included; unconfined, it corrupted cargo's cache database.)
+#[test]
+fn the_judged_code_writes_only_to_scratch_space() {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    // Outside the temporary directory, where the host may write.
+    let dir = ["/var/tmp".into(), home.unwrap_or_else(|| "/root".into())]
+        .into_iter()
+        .find(|d: &std::path::PathBuf| d.is_dir() && !d.starts_with(std::env::temp_dir()))
+        .expect("a folder outside the temporary directory");
+    let canary = dir.join(format!("dialtone-canary-{}", std::process::id()));
+    std::fs::write(&canary, "untouched\n").expect("the test may write its canary");
+    let body = format!(
+        r#"    use std::os::fd::AsRawFd;
+    let canary = {canary:?};
+    let _ = std::fs::write(canary, "overwritten by name\n");
+    if let Ok(f) = std::fs::File::open(canary) {{
+        let _ = std::fs::write(format!("/proc/self/fd/{{}}", f.as_raw_fd()), "overwritten via /proc\n");
+    }}
+    let _ = std::fs::remove_file(canary);
+    socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)"#
+    );
+    judged("canary", &body, "passes", in_time());
+    let after = std::fs::read_to_string(&canary);
+    let _ = std::fs::remove_file(&canary);
+    assert_eq!(
+        after.as_deref().ok(),
+        Some("untouched\n"),
+        "the judged code changed a file outside the temporary directory \
+         (is Landlock missing? the host's sandbox.rs)"
+    );
+}
+
 /// A helper that moves to its own process group and keeps the output pipes:
 /// it must neither hold the check nor outlive it.
 #[test]

@@ -212,6 +212,61 @@ fn verify_reports_each_chapter() {
     assert_operator!("untouched-verify", verify.stdout);
 }
 
+/// A teacher's `verify --root` of a student's copy leaves the copy as it found it:
+/// no `.dialtone/` is written there, and its scratch folder is gone after.
+#[test]
+fn verify_writes_nothing_into_the_copy() {
+    let fx = Fixture::new("verify-read-only");
+    fx.copy(&fx.chapters()[0].solution, &fx.chapters()[0].learner);
+    let state = fx.root.join(".dialtone");
+    let _ = std::fs::remove_dir_all(&state);
+    // From outside the copy, as a teacher runs it from their own.
+    let verify = fx.run_from(&std::env::temp_dir(), &["verify"]);
+    verify.expect_code(1);
+    assert!(
+        verify.stdout.contains(&format!(
+            "1 of {} chapters with a self-check pass.",
+            chapter_count()
+        )),
+        "{}",
+        verify.stdout
+    );
+    assert!(
+        !state.exists(),
+        "verify wrote {} into the copy it graded",
+        state.display()
+    );
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("dialtone-verify-")
+        })
+        .map(|e| e.path())
+        .collect();
+    // Other tests may be verifying right now; only a folder whose process is
+    // gone is one left behind.
+    let orphans: Vec<_> = left
+        .iter()
+        .filter(|p| {
+            let pid = p
+                .to_string_lossy()
+                .rsplit('-')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            !std::path::Path::new("/proc").join(pid).exists()
+        })
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "scratch folders left behind: {orphans:?}"
+    );
+}
+
 /// A student who edits the operator's cache can fool their own board, not a
 /// teacher's `verify`: it checks every chapter again.
 #[test]

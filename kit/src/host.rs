@@ -77,6 +77,9 @@ fn limit_myself() {
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
     // If the judge itself is killed, the host goes too.
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    // Writes only to scratch space (see sandbox.rs). Where the kernel has no
+    // Landlock the other limits still hold; the teachers' page says so.
+    let _ = crate::sandbox::confine_writes();
 }
 
 fn serve<A: Copy + Send + 'static>(control: &OwnedFd, answer: A, dispatch: Dispatch<A>) {

@@ -26,6 +26,7 @@ pub mod names;
 pub mod party;
 pub mod patience;
 pub mod rpc;
+pub mod sandbox;
 pub mod scene;
 pub mod task;
 pub mod text;

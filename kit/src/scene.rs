@@ -202,8 +202,6 @@ fn hang() -> String {
     " ".repeat(TEXT_COLUMN)
 }
 
-// one wrapping rule: see text.rs after the merge
-//
 /// The widest a transcript line may be, measured as its snapshot shows it
 /// (see [`as_snapshot_shows`]). Three columns under 80: a socket inode (up
 /// to 10 digits) is wider on the screen than `[INODE]`, and the line must
@@ -223,50 +221,15 @@ pub(crate) fn wrap(first: &str, rest: &str, text: &str) -> String {
 }
 
 /// [`wrap`] to `columns` instead: for text with no varying numbers in it
-/// (`--help`), which can use the whole 80.
+/// (`--help`), which can use the whole 80. The rule is kit's one
+/// ([`crate::text::wrap_line`]); a scene only measures its words as the
+/// snapshot shows them.
 pub(crate) fn wrap_to(columns: usize, first: &str, rest: &str, text: &str) -> String {
-    use textwrap::core::{display_width, Fragment};
-    use textwrap::wrap_algorithms::wrap_first_fit;
-
-    #[derive(Debug)]
-    struct Word<'a>(&'a str, usize);
-    impl Fragment for Word<'_> {
-        fn width(&self) -> f64 {
-            self.1 as f64
-        }
-        fn whitespace_width(&self) -> f64 {
-            1.0
-        }
-        fn penalty_width(&self) -> f64 {
-            0.0
-        }
-    }
-
     let shown = as_snapshot_shows(text);
-    if display_width(first) + display_width(&shown) <= columns {
-        // Short enough: exactly as written, spacing and all.
-        return format!("{first}{text}\n");
-    }
-    // Both split on single spaces, so the words pair up one to one.
-    let words: Vec<Word> = text
-        .split(' ')
-        .zip(shown.split(' '))
-        .filter(|(word, _)| !word.is_empty())
-        .map(|(word, seen)| Word(word, display_width(seen)))
-        .collect();
-    let widths = [
-        columns.saturating_sub(display_width(first)) as f64,
-        columns.saturating_sub(display_width(rest)) as f64,
-    ];
     let mut out = String::new();
-    for (i, line) in wrap_first_fit(&words, &widths).iter().enumerate() {
-        out.push_str(if i == 0 { first } else { rest });
-        let line: Vec<&str> = line.iter().map(|w| w.0).collect();
-        out.push_str(&line.join(" "));
+    for line in crate::text::wrap_line(text, &shown, columns, first, rest) {
+        out.push_str(&line);
         out.push('\n');
-    }
-    if out.is_empty() {
-        out = format!("{first}\n");
     }
     out
 }

@@ -21,37 +21,112 @@ pub fn width() -> usize {
 /// every later one with `hanging`. Line breaks already in `text` are kept
 /// (each line is wrapped on its own). Colour codes take no room.
 pub fn wrap(text: &str, width: usize, indent: &str, hanging: &str) -> String {
-    let options = textwrap::Options::new(width)
-        .initial_indent(indent)
-        .subsequent_indent(hanging)
-        .break_words(false)
-        .word_splitter(textwrap::WordSplitter::NoHyphenation)
-        .word_separator(textwrap::WordSeparator::Custom(words_outside_backticks))
-        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
-    textwrap::fill(text, options)
+    let mut out = Vec::new();
+    for (n, line) in text.split('\n').enumerate() {
+        let first = if n == 0 { indent } else { hanging };
+        out.extend(wrap_line(line, line, width, first, hanging));
+    }
+    out.join("\n")
 }
 
-/// Words split at spaces, except inside `backticks`: a command the reader
-/// should type (`cargo run -- check 2`) stays on one line.
-fn words_outside_backticks(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
-    let mut words = Vec::new();
-    let (mut start, mut quoted) = (0, false);
+/// The one wrapping rule, for a single line of `text`: the lines it becomes,
+/// the first after `first`, the others after `rest`, none longer than
+/// `width` unless one word is.
+///
+/// `measured` is the same line as it will be measured (the scenes pass the
+/// text as their snapshots show it, `[FD]` for `fd 12`, so a break doesn't
+/// move from run to run); it must have the same words. A line that fits is
+/// left exactly as written, spacing and all; otherwise it breaks at spaces
+/// outside `backticks`, and the spaces inside a line are kept.
+pub fn wrap_line(text: &str, measured: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    use textwrap::wrap_algorithms::wrap_first_fit;
+    if columns(first) + columns(measured) <= width {
+        return vec![format!("{first}{text}")];
+    }
+    let seen = words(measured);
+    let mut pieces = words(text);
+    if pieces.len() == seen.len() {
+        for (piece, seen) in pieces.iter_mut().zip(&seen) {
+            piece.width = seen.width;
+        }
+    }
+    let widths = [
+        width.saturating_sub(columns(first)) as f64,
+        width.saturating_sub(columns(rest)) as f64,
+    ];
+    let mut out = Vec::new();
+    for (i, line) in wrap_first_fit(&pieces, &widths).iter().enumerate() {
+        let mut row = String::from(if i == 0 { first } else { rest });
+        for (j, piece) in line.iter().enumerate() {
+            row.push_str(piece.word);
+            if j + 1 < line.len() {
+                row.push_str(piece.space);
+            }
+        }
+        out.push(row);
+    }
+    if out.is_empty() {
+        out.push(first.trim_end().to_string());
+    }
+    out
+}
+
+/// A word and the spaces after it: what a line may break after.
+#[derive(Debug)]
+struct Piece<'a> {
+    word: &'a str,
+    space: &'a str,
+    width: usize,
+}
+
+impl textwrap::core::Fragment for Piece<'_> {
+    fn width(&self) -> f64 {
+        self.width as f64
+    }
+    fn whitespace_width(&self) -> f64 {
+        self.space.len() as f64
+    }
+    fn penalty_width(&self) -> f64 {
+        0.0
+    }
+}
+
+/// `line`'s words, split at spaces except inside `backticks`: a command the
+/// reader should type (`cargo run -- check 2`) stays on one line. Leading
+/// spaces are a word of no width, so an indented line keeps its indent.
+fn words(line: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
     let bytes = line.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'`' {
+    let (mut start, mut quoted, mut i) = (0, false, 0);
+    while i < bytes.len() {
+        if bytes[i] == b'`' {
             quoted = !quoted;
         }
-        // A word ends after its run of spaces, where the next word begins.
-        let next_starts = i + 1 < bytes.len() && bytes[i + 1] != b' ';
-        if b == b' ' && !quoted && next_starts {
-            words.push(textwrap::core::Word::from(&line[start..=i]));
-            start = i + 1;
+        if bytes[i] == b' ' && !quoted {
+            let word_end = i;
+            while i < bytes.len() && bytes[i] == b' ' {
+                i += 1;
+            }
+            let word = &line[start..word_end];
+            out.push(Piece {
+                word,
+                space: &line[word_end..i],
+                width: columns(word),
+            });
+            start = i;
+            continue;
         }
+        i += 1;
     }
     if start < line.len() {
-        words.push(textwrap::core::Word::from(&line[start..]));
+        let word = &line[start..];
+        out.push(Piece {
+            word,
+            space: "",
+            width: columns(word),
+        });
     }
-    Box::new(words.into_iter())
+    out
 }
 
 /// The display width of `text` in columns (colour codes take none).

@@ -65,9 +65,12 @@ pub fn driver(ws: &Workspace, arts: &Artifacts, ch: &Chapter, key: &Key) -> Buil
 
 /// Runs `rustc` on the driver source already written for `ch`.
 fn compile(ws: &Workspace, arts: &Artifacts, ch: &Chapter, lib: &ChapterLib, out: &Path) -> Built {
-    let source = Path::new(".dialtone/build").join(ch.id()).join("check.rs");
+    // Relative to the workspace (rustc runs there) when the state is in it,
+    // so compiler messages name paths as the learner sees them.
+    let source = ws.state_dir().join("build").join(ch.id()).join("check.rs");
+    let source = source.strip_prefix(&ws.root).unwrap_or(&source);
     let mut cmd = rustc(ws, arts, ch, lib);
-    cmd.arg("-o").arg(out).arg(&source);
+    cmd.arg("-o").arg(out).arg(source);
     trace("compile: start");
     let limits = child::Limits {
         input: b"",

@@ -173,6 +173,22 @@ impl Fixture {
         run_in(&self.root, args, env)
     }
 
+    /// Runs the operator from `cwd` (as a teacher would, from their own
+    /// copy) with `--root` naming this fixture.
+    pub fn run_from(&self, cwd: &Path, args: &[&str]) -> Run {
+        let start = Instant::now();
+        let mut cmd = command(&self.root, args, &[]);
+        cmd.current_dir(cwd);
+        let out = dialtone_kit::child::run_limited(&mut cmd, b"", RUN_LIMIT)
+            .unwrap_or_else(|why| panic!("the operator didn't give a verdict: {why}"));
+        Run {
+            code: out.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+
     /// No pending insta snapshots in the learner's tree, no check process
     /// left running, no scratch folder left behind.
     pub fn assert_clean(&self) {
@@ -356,7 +372,9 @@ pub fn run_elsewhere(args: &[&str]) -> Run {
 
 fn command(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
-    cmd.arg("--root")
+    // Run inside the copy, as its learner would.
+    cmd.current_dir(root)
+        .arg("--root")
         .arg(root)
         .args(args)
         .env("CARGO_TARGET_DIR", target_dir())
