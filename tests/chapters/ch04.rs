@@ -406,6 +406,8 @@ fn transcript() {
         "SO_ERROR) = 0: connected",
         "POLLOUT, 300 ms) = 0: still ringing",
         "TcpExtListenOverflows went up while the second caller rang",
+        // Room again: the dropped caller's retried SYN gets through.
+        "POLLOUT, 5000 ms) = 1; getsockopt(fd ",
         // Only the pair must be unique: one caller number on two calls, and
         // the same pair again refused.
         ") = 0; getsockname = 127.0.0.1:",

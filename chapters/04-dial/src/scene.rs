@@ -18,7 +18,7 @@ use dialtone_kit::{kernel, learner_call, names, party};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
-    bind, connect, getsockopt, listen, setsockopt, socket, sockopt, AddressFamily, Backlog,
+    accept, bind, connect, getsockopt, listen, setsockopt, socket, sockopt, AddressFamily, Backlog,
     SockFlag, SockType, SockaddrIn,
 };
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -276,7 +276,33 @@ fn full_queue(s: &mut Scene) -> SceneResult {
             }
         ),
     )?;
-    drop((first, second, tiny));
+    // Room at last: the second caller's kernel never stopped trying, and
+    // its next SYN (about a second after the first) finds a place.
+    let line = accept(&tiny).map_err(sys("accept", "Is it open?"))?;
+    s.step(
+        Who::Callee,
+        "picks up the first call, which leaves room in the queue",
+        &format!("accept(fd {}) = fd {}", tiny.as_raw_fd(), line.as_raw_fd()),
+    )?;
+    let fd = second.as_raw_fd();
+    let mut fds = [PollFd::new(second.as_fd(), PollFlags::POLLOUT)];
+    let millis = u16::try_from(RETRY_WITHIN.as_millis()).unwrap_or(u16::MAX);
+    let through =
+        poll(&mut fds, PollTimeout::from(millis)).map_err(sys("poll(POLLOUT)", "Is it open?"))? > 0;
+    let how = if through {
+        let error = getsockopt(&second, sockopt::SocketError)
+            .map_err(sys("getsockopt(SO_ERROR)", "Is it open?"))?;
+        format!("= 1; getsockopt(fd {fd}, SO_ERROR) = {error}: connected")
+    } else {
+        "= 0: still ringing".to_string()
+    };
+    s.step(
+        Who::Caller,
+        "the second caller's kernel tries again, and gets through",
+        &format!("poll(fd {fd}, POLLOUT, {millis} ms) {how}"),
+    )?;
+    s.note("the handshake went on in the kernel all along: the SYN was sent again and found room. A blocking connect() cut short by SO_SNDTIMEO (EINPROGRESS, chapter 3) goes on the same way")?;
+    drop((first, second, line, tiny));
     s.pause().map_err(Into::into)
 }
 
@@ -362,6 +388,11 @@ fn outcome(result: nix::Result<()>) -> String {
         Err(e) => names::errno(e),
     }
 }
+
+/// How long the second caller may take to get through once there is room:
+/// its SYN is re-sent about 1 s after the first, so 5 s is ample even on a
+/// busy machine.
+const RETRY_WITHIN: Duration = Duration::from_secs(5);
 
 /// How long a non-blocking dial is given to get through on loopback.
 const THROUGH_WITHIN: Duration = Duration::from_millis(300);
