@@ -5,6 +5,9 @@
 //! number is (you never bound one) and whom it is connected to. Then you dial
 //! a number whose phone is switched off, and the exchange refuses. Nobody
 //! picks up yet: the call waits in the callee's queue until chapter 5.
+//! Two asides with the exchange's own phones follow: a full queue dropping a
+//! non-blocking caller's SYN until there is room, and two calls sharing one
+//! caller number (only the pair must be unique).
 //!
 //! With `--to HOST:PORT` the scene dials a real phone instead, for example
 //! one started in another terminal with `nc -l 127.0.0.1 5000`.
