@@ -405,12 +405,15 @@ fn cut_off_mid_line(s: &mut Scene, answer: &Answer) -> SceneResult {
     let words = b"half a li";
     let n =
         write(&friend, words).map_err(sys("write()", "The call dropped; run the scene again."))?;
-    let ffd = friend.as_raw_fd();
+    let (yfd, ffd) = (you.as_raw_fd(), friend.as_raw_fd());
     drop(friend);
     s.step(
         Who::Callee,
         "on a new call, says half a line and hangs up",
-        &format!("write(fd {ffd}, {}, 9) = {n}; close(fd {ffd})", show(words)),
+        &format!(
+            "connect() and accept() again: fd {yfd} (you) <-> fd {ffd}; write(fd {ffd}, {}, 9) = {n}; close(fd {ffd})",
+            show(words)
+        ),
     )?;
     settle(&you, words.len())?;
     let line = Arc::clone(&you);
@@ -423,7 +426,7 @@ fn cut_off_mid_line(s: &mut Scene, answer: &Answer) -> SceneResult {
     s.step(
         Who::You,
         "listen for a line",
-        &format!("read_line(fd {}) = {shown}", you.as_raw_fd()),
+        &format!("read_line(fd {yfd}) = {shown}"),
     )?;
     if heard != Err(nix::errno::Errno::EPROTO) {
         return Err(SceneError::Unexpected(
