@@ -11,6 +11,7 @@ use dialtone_kit::{args, kernel, learner_call, names};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{AddressFamily, SockType};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::process::{Command, Stdio};
 
 pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     args::none(s.chapter, args)?;
@@ -20,6 +21,7 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     let phone = install(s, answer)?;
     kind_and_family(s, &phone)?;
     flags(s, &phone)?;
+    inherited(s, &phone)?;
     number(s, &phone)?;
     s.pause()?;
     hang_up(s, phone)?;
@@ -127,6 +129,44 @@ fn flags(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
         "close-on-exec is on (SOCK_CLOEXEC): a program you start with exec() won't inherit this phone"
     } else {
         "close-on-exec is off: nix's socket() adds nothing you don't ask for, so a program you start with exec() inherits this phone; std::net always asks for SOCK_CLOEXEC"
+    })?;
+    Ok(())
+}
+
+/// Close-on-exec, shown rather than told: a program this one starts
+/// (`readlink`, from coreutils) looks at the same descriptor number in its
+/// own table. Without `FD_CLOEXEC` it finds the very same socket.
+fn inherited(s: &mut Scene, phone: &OwnedFd) -> SceneResult {
+    let fd = phone.as_raw_fd();
+    // std's Command waits for the child (`output()`), so none is left over;
+    // stdin is closed so the child can't take the terminal.
+    let child = Command::new("readlink")
+        .arg(format!("/proc/self/fd/{fd}"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    let seen = match &child {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        Ok(_) => "nothing there".to_string(),
+        Err(_) => return Ok(()), // no readlink on this machine: nothing to show
+    };
+    let ours = kernel::fd_target(fd);
+    s.step(
+        Who::You,
+        "start another program and ask what it holds at that descriptor",
+        &format!(
+            "execve(readlink /proc/self/fd/{fd}) in a child: {seen}{}",
+            if ours.as_deref() == Some(seen.as_str()) {
+                ", the same socket as ours"
+            } else {
+                ""
+            }
+        ),
+    )?;
+    s.note(if ours.as_deref() == Some(seen.as_str()) {
+        "the same phone: a program you start holds it too, and the call can't end until that program exits. SOCK_CLOEXEC (accept4(.., SOCK_CLOEXEC) for a line) prevents it"
+    } else {
+        "close-on-exec closed it in the new program: only this one holds the phone"
     })?;
     Ok(())
 }

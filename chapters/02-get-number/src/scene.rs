@@ -10,7 +10,8 @@
 //! picked up with the calls of chapters 3-5, done here for you) hangs up on
 //! a caller first, and its side of the call waits in `TIME_WAIT`; its number
 //! can be taken again at once only if the old phone and the new one both set
-//! `SO_REUSEADDR`.
+//! `SO_REUSEADDR`. Then its neighbour option: two phones with `SO_REUSEPORT`
+//! switched on at one number, and a phone without it refused.
 
 use crate::check::Answer;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
@@ -51,6 +52,8 @@ pub fn play(s: &mut Scene, answer: &Answer, args: &[String]) -> SceneResult {
     time_wait(s, false)?;
     s.pause()?;
     time_wait(s, true)?;
+    s.pause()?;
+    reuse_port(s)?;
     s.pause()?;
     s.moral()?;
     Ok(())
@@ -275,6 +278,62 @@ fn shop(reuse: bool) -> Result<(OwnedFd, SockaddrIn), SceneError> {
             .map_err(sys("setsockopt", "Is it a socket?"))?;
     }
     bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).map_err(sys("bind", "Is lo up?"))?;
+    let backlog = Backlog::new(4).map_err(sys("Backlog::new(4)", "4 is a valid backlog."))?;
+    listen(&phone, backlog).map_err(sys("listen", "Is it a stream socket?"))?;
+    let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;
+    Ok((phone, number))
+}
+
+/// `SO_REUSEADDR`'s neighbour, `SO_REUSEPORT` (Linux 3.9+): two phones
+/// that both set it are switched on at one number at the same time; a phone
+/// without it is refused that number. Which of the two a caller reaches
+/// depends on a hash of the caller's numbers, so the scene dials neither.
+fn reuse_port(s: &mut Scene) -> SceneResult {
+    let (first, number) = port_sharer(0)?;
+    let f = first.as_raw_fd();
+    s.step(
+        Who::Callee,
+        "a third shop sets SO_REUSEPORT and opens",
+        &format!(
+            "setsockopt(fd {f}, SOL_SOCKET, SO_REUSEPORT, 1); bind(fd {f}, 127.0.0.1:0); listen(fd {f}, 4) = 0; getsockname = {}",
+            names::addr(&number)
+        ),
+    )?;
+    let (second, again) = port_sharer(number.port())?;
+    let g = second.as_raw_fd();
+    s.step(
+        Who::Callee,
+        "a fourth does the same, at that same number",
+        &format!(
+            "setsockopt(fd {g}, SOL_SOCKET, SO_REUSEPORT, 1); bind(fd {g}, {}); listen(fd {g}, 4) = 0",
+            names::addr(&again)
+        ),
+    )?;
+    s.note("two phones switched on at one number: each sets SO_REUSEPORT (and belongs to the same user), and the kernel spreads new callers between them")?;
+    let plain = party::new_phone().map_err(sys("socket", "Close some programs."))?;
+    let p = plain.as_raw_fd();
+    let taken = bind(p, &number);
+    s.step(
+        Who::Callee,
+        "a fifth shop, without the option, asks for that number",
+        &format!(
+            "socket(..) = fd {p}; bind(fd {p}, {}) = {}",
+            names::addr(&number),
+            outcome(taken)
+        ),
+    )?;
+    s.note("SO_REUSEPORT shares a number among live phones that all ask for it; SO_REUSEADDR is about old calls in TIME_WAIT (socket(7))")?;
+    drop((first, second, plain));
+    Ok(())
+}
+
+/// A shop with `SO_REUSEPORT`, switched on at 127.0.0.1:`port` (0: any).
+fn port_sharer(port: u16) -> Result<(OwnedFd, SockaddrIn), SceneError> {
+    let phone = party::new_phone().map_err(sys("socket", "Close some programs."))?;
+    setsockopt(&phone, sockopt::ReusePort, &true)
+        .map_err(sys("setsockopt(SO_REUSEPORT)", "Is it a socket?"))?;
+    bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port))
+        .map_err(sys(format!("bind(127.0.0.1:{port})"), "Is lo up?"))?;
     let backlog = Backlog::new(4).map_err(sys("Backlog::new(4)", "4 is a valid backlog."))?;
     listen(&phone, backlog).map_err(sys("listen", "Is it a stream socket?"))?;
     let number = kernel::own_number(&phone).map_err(sys("getsockname", "Is it a socket?"))?;

@@ -187,7 +187,7 @@ fn on_hold(s: &mut Scene, number: &SockaddrIn) -> Result<Vec<OwnedFd>, SceneErro
         }
         callers.push(caller);
     }
-    s.note("the backlog you pass to listen() sizes that queue of finished calls, the accept queue; handshakes still under way wait in a second one, the SYN queue (net.ipv4.tcp_max_syn_backlog)")?;
+    s.note("the backlog you pass to listen() sizes that queue of finished calls, the accept queue; handshakes still under way wait in a second one, the SYN queue, which Linux caps at the backlog too (then come SYN cookies)")?;
     s.note("when the accept queue is full, Linux drops new callers' SYNs and they keep ringing; nstat's TcpExtListenOverflows counts each one turned away")?;
     s.note("a few calls is plenty here; a busy server asks for more: SOMAXCONN (nix: Backlog::MAXCONN) is a constant, 4096 with glibc, and Linux caps any backlog at the sysctl net.core.somaxconn, which Backlog::MAXALLOWABLE asks for")?;
     s.hold("Two calls wait in the phone's queue (ss -ltn: Recv-Q 2)")?;
@@ -202,21 +202,18 @@ fn cut_off(s: &mut Scene, callers: &[OwnedFd]) -> SceneResult {
     };
     let fd = caller.as_raw_fd();
     // poll() first, so a caller that hears nothing can't hang the scene.
+    // Nothing heard in time is said as such, not dressed up as an errno the
+    // kernel never returned.
     let heard = match party::ready(caller, ALREADY_IN_THE_KERNEL) {
-        Ok(true) => read(caller, &mut [0u8; 16]).map(|n| n.to_string()),
-        Ok(false) => Err(Errno::ETIMEDOUT),
-        Err(e) => Err(e),
+        Ok(true) => match read(caller, &mut [0u8; 16]) {
+            Ok(n) => format!("read(fd {fd}, ..) = {n}"),
+            Err(errno) => format!("read(fd {fd}, ..) = {}", names::errno(errno)),
+        },
+        Ok(false) => format!("poll(fd {fd}, POLLIN) = 0: nothing to hear"),
+        Err(errno) => format!("poll(fd {fd}) = {}", names::errno(errno)),
     };
-    let heard = match heard {
-        Ok(n) => n,
-        Err(errno) => names::errno(errno),
-    };
-    s.step(
-        Who::Caller,
-        "the first caller on hold listens",
-        &format!("read(fd {fd}, ..) = {heard}"),
-    )?;
-    s.note(if heard.starts_with("ECONNRESET") {
+    s.step(Who::Caller, "the first caller on hold listens", &heard)?;
+    s.note(if heard.contains("= ECONNRESET") {
         "the calls on hold were cut off with the phone: the kernel reset each one (chapter 5 picks them up instead)"
     } else {
         "the call on hold did not end with a reset: the kernel should reset calls queued on a closed phone"

@@ -5,6 +5,9 @@
 //! number is (you never bound one) and whom it is connected to. Then you dial
 //! a number whose phone is switched off, and the exchange refuses. Nobody
 //! picks up yet: the call waits in the callee's queue until chapter 5.
+//! Two asides with the exchange's own phones follow: a full queue dropping a
+//! non-blocking caller's SYN until there is room, and two calls sharing one
+//! caller number (only the pair must be unique).
 //!
 //! With `--to HOST:PORT` the scene dials a real phone instead, for example
 //! one started in another terminal with `nc -l 127.0.0.1 5000`.
@@ -18,8 +21,8 @@ use dialtone_kit::{kernel, learner_call, names, party};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
-    connect, getsockopt, listen, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
-    SockaddrIn,
+    accept, bind, connect, getsockopt, listen, setsockopt, socket, sockopt, AddressFamily, Backlog,
+    SockFlag, SockType, SockaddrIn,
 };
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -47,6 +50,7 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     ring(s, &callee)?;
     refused(s, answer)?;
     full_queue(s)?;
+    shared_number(s)?;
     hang_ups(s, phone, callee)?;
     s.moral()?;
     Ok(())
@@ -256,24 +260,142 @@ fn full_queue(s: &mut Scene) -> SceneResult {
     // The first call must be in the accept queue (the listener readable)
     // before the second SYN comes: then the queue is full for certain.
     party::ready(&tiny, ALREADY_IN_THE_KERNEL).map_err(sys("poll(POLLIN)", "Is it open?"))?;
+    let before = listen_overflows();
     let second = dial_without_waiting(s, &number, "a second caller")?;
     s.note("the queue was full, so the callee's kernel dropped the second caller's SYN without a word: no refusal, no reset; the caller's kernel will send it again in 1 s, then 3 s, ... (tcp_syn_retries)")?;
-    let overflows = listen_overflows();
+    // The counter is system-wide: other programs may move it too, so the
+    // scene says only that it went up while the second caller rang, which
+    // this drop alone makes certain.
+    let after = listen_overflows();
     s.step(
         Who::Exchange,
         "counts the calls it dropped at full queues",
         &format!(
             "TcpExtListenOverflows {} (/proc/net/netstat; `nstat -az TcpExtListenOverflows`)",
-            if overflows.is_some_and(|n| n > 0) {
-                "is above 0"
-            } else {
-                "could not be read"
+            match (before, after) {
+                (Some(b), Some(a)) if a > b => "went up while the second caller rang",
+                (Some(_), Some(_)) => "did not move",
+                _ => "could not be read",
             }
         ),
     )?;
-    drop((first, second, tiny));
+    // Room at last: the second caller's kernel never stopped trying, and
+    // its next SYN (about a second after the first) finds a place.
+    let line = accept(&tiny).map_err(sys("accept", "Is it open?"))?;
+    s.step(
+        Who::Callee,
+        "picks up the first call, which leaves room in the queue",
+        &format!("accept(fd {}) = fd {}", tiny.as_raw_fd(), line.as_raw_fd()),
+    )?;
+    let fd = second.as_raw_fd();
+    let mut fds = [PollFd::new(second.as_fd(), PollFlags::POLLOUT)];
+    let millis = u16::try_from(RETRY_WITHIN.as_millis()).unwrap_or(u16::MAX);
+    let through =
+        poll(&mut fds, PollTimeout::from(millis)).map_err(sys("poll(POLLOUT)", "Is it open?"))? > 0;
+    let how = if through {
+        let error = getsockopt(&second, sockopt::SocketError)
+            .map_err(sys("getsockopt(SO_ERROR)", "Is it open?"))?;
+        format!("= 1; getsockopt(fd {fd}, SO_ERROR) = {error}: connected")
+    } else {
+        "= 0: still ringing".to_string()
+    };
+    s.step(
+        Who::Caller,
+        "the second caller's kernel tries again, and gets through",
+        &format!("poll(fd {fd}, POLLOUT, {millis} ms) {how}"),
+    )?;
+    s.note("the handshake went on in the kernel all along: the SYN was sent again and found room. A blocking connect() cut short by SO_SNDTIMEO (EINPROGRESS, chapter 3) goes on the same way")?;
+    drop((first, second, line, tiny));
     s.pause().map_err(Into::into)
 }
+
+/// What must be unique is the pair of numbers, not the caller's port: two
+/// calls to different phones share one caller number, and a second call
+/// between the same two numbers is refused with `EADDRNOTAVAIL`. The callers
+/// bind that number themselves (with `SO_REUSEADDR`, so it may be shared)
+/// because the kernel's pool shares a port only when it runs short, which a
+/// scene can't arrange; the rule the kernel checks is the same.
+fn shared_number(s: &mut Scene) -> SceneResult {
+    let advice = "Is the loopback interface up?";
+    let (one, one_number) = party::switched_on_phone().map_err(sys("a listener", advice))?;
+    let (two, two_number) = party::switched_on_phone().map_err(sys("a listener", advice))?;
+    s.step(
+        Who::Callee,
+        "two more phones, switched on at two numbers",
+        &format!(
+            "listen(fd {}) at {}; listen(fd {}) at {}",
+            one.as_raw_fd(),
+            names::addr(&one_number),
+            two.as_raw_fd(),
+            names::addr(&two_number)
+        ),
+    )?;
+    let first = sharing_caller(0)?;
+    let fd = first.as_raw_fd();
+    connect(fd, &one_number).map_err(sys("connect", advice))?;
+    let mine = kernel::own_number(&first).map_err(sys("getsockname", advice))?;
+    s.step(
+        Who::Caller,
+        "a caller binds a number it may share, and dials the first",
+        &format!(
+            "SO_REUSEADDR; bind(fd {fd}, 127.0.0.1:0); connect(fd {fd}, {}) = 0; getsockname = {}",
+            names::addr(&one_number),
+            names::addr(&mine)
+        ),
+    )?;
+    let second = sharing_caller(mine.port())?;
+    let fd = second.as_raw_fd();
+    let said = outcome(connect(fd, &two_number));
+    s.step(
+        Who::Caller,
+        "another caller takes that same number and dials the second",
+        &format!(
+            "SO_REUSEADDR; bind(fd {fd}, {}); connect(fd {fd}, {}) = {said}",
+            names::addr(&mine),
+            names::addr(&two_number)
+        ),
+    )?;
+    s.note("two calls, one caller number: only the pair (yours, theirs) must be unique. On Linux the pool shares a port this way too, between calls to different numbers")?;
+    let third = sharing_caller(mine.port())?;
+    let fd = third.as_raw_fd();
+    let said = outcome(connect(fd, &one_number));
+    s.step(
+        Who::Caller,
+        "a third caller with that number dials the first again",
+        &format!(
+            "SO_REUSEADDR; bind(fd {fd}, {}); connect(fd {fd}, {}) = {said}",
+            names::addr(&mine),
+            names::addr(&one_number)
+        ),
+    )?;
+    s.note("that pair is already a call: EADDRNOTAVAIL, the error connect() also gives when the pool has no port left for the number you dial")?;
+    drop((first, second, third, one, two));
+    s.pause().map_err(Into::into)
+}
+
+/// A caller's phone with `SO_REUSEADDR`, bound to 127.0.0.1:`port` (0: any).
+fn sharing_caller(port: u16) -> Result<OwnedFd, SceneError> {
+    let advice = "Is the loopback interface up?";
+    let phone = party::new_phone().map_err(sys("socket", advice))?;
+    setsockopt(&phone, sockopt::ReuseAddr, &true)
+        .map_err(sys("setsockopt(SO_REUSEADDR)", advice))?;
+    bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port))
+        .map_err(sys(format!("bind(127.0.0.1:{port})"), advice))?;
+    Ok(phone)
+}
+
+/// A connect's result as strace would show it: `0`, or the errno's name.
+fn outcome(result: nix::Result<()>) -> String {
+    match result {
+        Ok(()) => "0".to_string(),
+        Err(e) => names::errno(e),
+    }
+}
+
+/// How long the second caller may take to get through once there is room:
+/// its SYN is re-sent about 1 s after the first, so 5 s is ample even on a
+/// busy machine.
+const RETRY_WITHIN: Duration = Duration::from_secs(5);
 
 /// How long a non-blocking dial is given to get through on loopback.
 const THROUGH_WITHIN: Duration = Duration::from_millis(300);

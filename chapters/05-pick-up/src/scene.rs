@@ -6,7 +6,9 @@
 //! up with the learner's `pick_up()` and look at both descriptors: the phone
 //! on the wall still listens, the new line is the conversation. Caller ID
 //! matches the caller's own number, the first hello goes both ways, and when
-//! the caller hangs up you read end-of-file.
+//! the caller hangs up you read end-of-file. Last, an aside with the
+//! exchange's own non-blocking phone: `EAGAIN` while nobody rings, and a line
+//! that doesn't inherit `O_NONBLOCK`.
 //!
 //! With `--listen HOST:PORT` the scene waits for a real caller instead, for
 //! example `nc 127.0.0.1 PORT` from another terminal.
@@ -16,8 +18,11 @@ use dialtone_kit::args::{self, Flag, Mode};
 use dialtone_kit::patience::{ALREADY_IN_THE_KERNEL, PERSON_TYPES};
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
 use dialtone_kit::{kernel, learner_call, names, party};
+use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
-use nix::sys::socket::{bind, listen, Backlog, SockaddrIn};
+use nix::sys::socket::{
+    accept, bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+};
 use nix::unistd::{read, write};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -53,6 +58,7 @@ fn scene(s: &mut Scene, answer: &Answer) -> SceneResult {
     ))?;
     hello(s, &line, &caller)?;
     hang_ups(s, phone, line, caller)?;
+    never_waits(s)?;
     s.moral()?;
     Ok(())
 }
@@ -334,6 +340,61 @@ fn hang_ups(s: &mut Scene, phone: Arc<OwnedFd>, line: OwnedFd, caller: OwnedFd) 
         "take the phone off the wall",
         &format!("close(fd {pfd})"),
     )?;
+    s.pause().map_err(Into::into)
+}
+
+/// Aside, with the exchange's own phone: a non-blocking listener. Its
+/// accept() says `EAGAIN` at once when nobody rings; the line it hands over
+/// once somebody does blocks all the same, because on Linux accept() does
+/// not pass `O_NONBLOCK` on.
+fn never_waits(s: &mut Scene) -> SceneResult {
+    let advice = "Is the loopback interface up?";
+    let phone = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK,
+        None,
+    )
+    .map_err(sys("socket(SOCK_NONBLOCK)", advice))?;
+    bind(phone.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).map_err(sys("bind", advice))?;
+    listen(
+        &phone,
+        Backlog::new(8).map_err(sys("Backlog::new(8)", advice))?,
+    )
+    .map_err(sys("listen", advice))?;
+    let number = kernel::own_number(&phone).map_err(sys("getsockname", advice))?;
+    let pfd = phone.as_raw_fd();
+    // strace says EAGAIN "Resource temporarily unavailable"; nix's text for
+    // it is "Try again", so the errno is named here as strace shows it.
+    let nobody = match accept(&phone) {
+        Ok(_) => "a line: somebody was ringing after all".to_string(),
+        Err(Errno::EAGAIN) => "-1 EAGAIN (Resource temporarily unavailable)".to_string(),
+        Err(e) => names::errno(e),
+    };
+    s.step(
+        Who::Exchange,
+        "a phone that never waits: nobody rings, and it says so at once",
+        &format!("socket(.., SOCK_NONBLOCK) + bind + listen = fd {pfd}; accept() on it = {nobody}"),
+    )?;
+    let caller = party::dial(&number).map_err(sys("connect", advice))?;
+    party::ready(&phone, ALREADY_IN_THE_KERNEL).map_err(sys("poll", "Is it open?"))?;
+    let line = accept(&phone).map_err(sys("accept", "Is it open?"))?;
+    let status = check::fl_flags(&line).map_err(sys("fcntl(F_GETFL)", "Is it open?"))?;
+    let lfd = line.as_raw_fd();
+    s.step(
+        Who::Exchange,
+        "a caller rings; it picks up and asks the line's flags",
+        &format!(
+            "accept() on fd {pfd} = fd {lfd}; fcntl(fd {lfd}, F_GETFL) = {}",
+            check::show_flags(status)
+        ),
+    )?;
+    s.note(if status.contains(OFlag::O_NONBLOCK) {
+        "the line is non-blocking too: not what Linux does (man 2 accept)"
+    } else {
+        "on Linux the line does not inherit O_NONBLOCK from the phone on the wall (man 2 accept): a server that wants it asks accept4(.., SOCK_NONBLOCK)"
+    })?;
+    drop((line, caller, phone));
     s.pause().map_err(Into::into)
 }
 

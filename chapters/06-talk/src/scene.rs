@@ -4,7 +4,7 @@
 //! loopback). Your friend talks; you listen with plain `read`, and see that
 //! the bytes ignore how they were written. Then `recv` with `MSG_PEEK` and
 //! `MSG_WAITALL`, and finally a framed conversation with the learner's four
-//! functions. Every read happens only once the bytes it should see are
+//! functions, ending with a line cut off by a hang-up (`EPROTO`). Every read happens only once the bytes it should see are
 //! waiting (checked with `MSG_PEEK`), so the transcript is the same on every
 //! run and machine.
 
@@ -217,7 +217,8 @@ fn wait_for_all(s: &mut Scene, you: &Arc<OwnedFd>, friend: &Arc<OwnedFd>) -> Sce
 fn framed(s: &mut Scene, answer: &Answer, you: &Arc<OwnedFd>, friend: Arc<OwnedFd>) -> SceneResult {
     framed_lines(s, answer, you, &friend)?;
     framed_frame(s, answer, you, &friend)?;
-    hang_up_between_lines(s, answer, you, friend)
+    hang_up_between_lines(s, answer, you, friend)?;
+    cut_off_mid_line(s, answer)
 }
 
 /// send_all() says two lines in one go; read_line() hears them one by one.
@@ -389,6 +390,50 @@ fn hang_up_between_lines(
     s.note(
         "read() returned 0: end of file, the other side hung up. Chapter 7 is all about hanging up",
     )?;
+    s.pause()?;
+    Ok(())
+}
+
+/// A second call: the friend says half a line and hangs up, politely (a
+/// FIN, no reset). read_line() names what that is: a truncated message.
+fn cut_off_mid_line(s: &mut Scene, answer: &Answer) -> SceneResult {
+    let pair = wire::call_pair().map_err(sys(
+        "a second loopback call",
+        "Check that loopback works on this machine.",
+    ))?;
+    let (you, friend) = (Arc::new(pair.caller), pair.callee);
+    let words = b"half a li";
+    let n =
+        write(&friend, words).map_err(sys("write()", "The call dropped; run the scene again."))?;
+    let (yfd, ffd) = (you.as_raw_fd(), friend.as_raw_fd());
+    drop(friend);
+    s.step(
+        Who::Callee,
+        "on a new call, says half a line and hangs up",
+        &format!(
+            "connect() and accept() again: fd {yfd} (you) <-> fd {ffd}; write(fd {ffd}, {}, 9) = {n}; close(fd {ffd})",
+            show(words)
+        ),
+    )?;
+    settle(&you, words.len())?;
+    let line = Arc::clone(&you);
+    let heard = learner_call!(s.chapter, answer.read_line(&line, &mut Vec::new()))?;
+    let shown = match &heard {
+        Ok(Some(l)) => format!("Some({})", show(l)),
+        Ok(None) => "None".to_string(),
+        Err(e) => format!("Err({e:?})"),
+    };
+    s.step(
+        Who::You,
+        "listen for a line",
+        &format!("read_line(fd {yfd}) = {shown}"),
+    )?;
+    if heard != Err(nix::errno::Errno::EPROTO) {
+        return Err(SceneError::Unexpected(
+            "The line ended after 9 bytes with no newline: read_line() should say Err(EPROTO), a truncated message: `cargo run -- check 6` explains.".into(),
+        ));
+    }
+    s.note("9 bytes, then read() = 0: a polite hang-up in the middle of a line. That is a truncated message, a protocol error (EPROTO); it is no reset (ECONNRESET), since nobody's kernel sent an RST")?;
     s.pause()?;
     Ok(())
 }

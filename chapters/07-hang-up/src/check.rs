@@ -565,7 +565,7 @@ fn wrong_half(got: &nix::Result<Vec<u8>>) -> Failure {
     Failure::new("ch07.wrong-half", "ask_and_hear_back() never said \"over\", and stopped listening")
         .expected("the other side to read end of file after your question, then Ok(\"fine, thanks\")")
         .got(format!("{} at once, and the other side never heard end of file while you were on the line", show_result(got)))
-        .phone("you covered your ears instead of saying \"over\": they are still waiting for the end of your question.")
+        .phone("you only told yourself to stop listening (that sends nothing) instead of saying \"over\": they are still waiting for the end of your question.")
         .syscall("likely shutdown(Shutdown::Read), which sends nothing and only makes your own read() return 0; or returning before hear_out(). Use shutdown(fd, Shutdown::Write), then hear_out().")
 }
 

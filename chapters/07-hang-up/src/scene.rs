@@ -13,7 +13,7 @@
 use crate::check::Answer;
 use dialtone_kit::patience::SCENE_SETTLES as PATIENCE;
 use dialtone_kit::scene::{sys, Scene, SceneError, SceneResult, Who};
-use dialtone_kit::{args, learner_call, names, wire};
+use dialtone_kit::{args, kernel, learner_call, names, wire};
 use nix::errno::Errno;
 use nix::sys::socket::{send, shutdown, MsgFlags, Shutdown};
 use nix::unistd::{read, write};
@@ -288,7 +288,19 @@ fn unread_words(s: &mut Scene) -> SceneResult {
             shown(&second)
         ),
     )?;
-    s.note("after a reset the first error is ECONNRESET, then EPIPE. A graceful close has no unread words: shutdown(Write), read to end of file, then close()")?;
+    s.note("after a reset the first error is ECONNRESET, then EPIPE")?;
+    // Caller ID outlives a graceful goodbye, not a reset: the kernel forgets
+    // the other end's number once the call is reset (chapter 5's warning).
+    let caller_id = match kernel::other_end(&friend) {
+        Ok(number) => names::addr(&number),
+        Err(e) => names::errno(e),
+    };
+    s.step(
+        Who::Callee,
+        "ask who was on the line",
+        &format!("getpeername(fd {f}) = {caller_id}"),
+    )?;
+    s.note("a reset call has no other end any more: read caller ID when you pick up. A graceful close has no unread words: shutdown(Write), read to end of file, then close()")?;
     s.pause()?;
     Ok(())
 }

@@ -3,8 +3,9 @@
 //!
 //! In the scene both parties live in this process. The first call is answered
 //! "by hand" with the learner's `answer_one_call()`; then the learner's
-//! `serve()` takes two more callers on its own: one who slams the phone down
-//! mid-line, one who says a megabyte without a newline. Every caller step has
+//! `serve()` takes three more callers on its own: one who slams the phone
+//! down mid-line, one who says a megabyte without a newline, and one who
+//! slams it down while still waiting in the queue. Every caller step has
 //! a deadline, and every caller waits for what it is owed before its next
 //! move, so the transcript is the same on every run.
 
@@ -209,7 +210,7 @@ fn first_call(s: &mut Scene, answer: &Answer, phone: &OwnedFd, number: &Sockaddr
     Ok(())
 }
 
-/// Calls 2 and 3, answered by the learner's `serve()` on its own.
+/// Calls 2, 3 and 4, answered by the learner's `serve()` on its own.
 fn next_callers(
     s: &mut Scene,
     answer: &Answer,
@@ -225,7 +226,7 @@ fn next_callers(
         service::run(
             &answer,
             phone,
-            (2, 2),
+            (3, 2),
             LIMITS,
             chapter().timeout(),
             move |line| {
@@ -236,8 +237,8 @@ fn next_callers(
     // ANCHOR_END: serve
     s.step(
         Who::You,
-        "let the service take the next two callers by itself",
-        &format!("serve(fd {fd}, 2, greeting, log): your code, on its own thread"),
+        "let the service take the next three callers by itself",
+        &format!("serve(fd {fd}, 3, greeting, log): your code, on its own thread"),
     )?;
 
     rude_caller(s, number, &service, &log)?;
@@ -309,9 +310,30 @@ fn long_caller(
         &format!("write(fd {lfd}, {MEGABYTE} bytes) on one thread, read() on another: {MEGABYTE} bytes back, all 'z'"),
     )?;
     s.note("it came back while it was still being said: a service that waited for the newline would be holding all of it")?;
+    // While the service is still on this call, a fourth caller rings and
+    // gives up: its call waits in the queue, reset, until serve() is free.
+    gives_up_in_the_queue(s, number)?;
     hang_up_and_hear_the_end(s, &long, service)?;
     log_entry(s, log, service)?;
     drop(long);
+    log_entry(s, log, service)?;
+    s.note("on Linux accept() hands over a call that was reset in the queue like any other, and the reset comes with its first read or write: it counts as a caller. accept() itself fails only with errors of the call that was ringing (man 2 accept), which serve() retries without counting")?;
+    Ok(())
+}
+
+/// Caller 4 dials while the service is busy and slams the phone down before
+/// anyone picks up: the kernel completed the call, so it waits in the queue.
+fn gives_up_in_the_queue(s: &mut Scene, number: &SockaddrIn) -> SceneResult {
+    let at = names::addr(number);
+    let late = caller::dial(number, PATIENCE)
+        .map_err(sys(format!("connect({at})"), "Is the phone on?"))?;
+    let fd = late.as_raw_fd();
+    caller::slam_down(late).map_err(sys("setsockopt(SO_LINGER)", "Is it a socket?"))?;
+    s.step(
+        Who::Caller,
+        "a fourth caller rings meanwhile, then slams the phone down",
+        &format!("connect(fd {fd}, {at}) = 0; SO_LINGER 0 s; close(fd {fd}): a reset, before anyone picked up"),
+    )?;
     Ok(())
 }
 
@@ -324,16 +346,14 @@ fn served(
 ) -> SceneResult {
     match service.recv_timeout(chapter().timeout() + Duration::from_secs(1)) {
         Ok(result) => result?,
-        Err(_) => {
-            return Err(SceneError::Unexpected(
-                "serve() didn't return after its two callers: loop `callers` times, not for ever."
-                    .into(),
-            ))
-        }
+        Err(_) => return Err(SceneError::Unexpected(
+            "serve() didn't return after its three callers: loop `callers` times, not for ever."
+                .into(),
+        )),
     }
     s.step(
         Who::You,
-        "serve() returns after its two callers; the phone comes off the wall",
+        "serve() returns after its callers; the phone comes off the wall",
         &format!("serve(..) = Ok(()); close(fd {fd})"),
     )?;
     // Asked of this process's own descriptor table, not by dialling the
