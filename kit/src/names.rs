@@ -77,6 +77,10 @@ fn errno_words(e: Errno) -> &'static str {
         Errno::EOPNOTSUPP => "this kind of phone can't do that",
         Errno::EACCES => "numbers below 1024 are reserved for the exchange's own staff (root)",
         Errno::ETIMEDOUT => "the call rang out with no answer",
+        // A blocking connect() that ran out of SO_SNDTIMEO (Linux).
+        Errno::EINPROGRESS => {
+            "it rang out before anyone answered (the exchange may still connect it later)"
+        }
         Errno::ENETUNREACH | Errno::EHOSTUNREACH => "there's no line to that place",
         Errno::EAGAIN => "nobody's there right now, and you asked not to wait",
         Errno::EMFILE | Errno::ENFILE => "there's no room for another handset",

@@ -105,7 +105,9 @@ pub fn dial_kind_within(
     setsockopt(&caller, sockopt::SendTimeout, &timeval(ring_out))?;
     match connect(caller.as_raw_fd(), number) {
         Ok(()) => Ok(caller),
-        Err(Errno::EINPROGRESS) => Err(Errno::ETIMEDOUT),
+        // What the kernel said, as strace shows it: a blocking connect()
+        // that ran out of SO_SNDTIMEO is EINPROGRESS (socket(7)), not
+        // ETIMEDOUT, and the handshake may still finish after it.
         Err(e) => Err(e),
     }
 }
@@ -183,8 +185,8 @@ pub fn dial(number: &SockaddrIn) -> nix::Result<OwnedFd> {
 /// for minutes, the caller re-sending its SYN.
 ///
 /// `SO_SNDTIMEO` bounds a blocking `connect()`; on Linux one that runs out
-/// of that time fails with `EINPROGRESS`, reported here as `ETIMEDOUT`: the
-/// call rang out. The limit stays set on the phone, so each later `write`
+/// of that time fails with `EINPROGRESS` (socket(7)), passed on as the
+/// kernel said it: the call rang out, though the handshake may still go on. The limit stays set on the phone, so each later `write`
 /// on it gives up after `ring_out` too; [`be_patient`] bounds reads as well.
 /// Any family the address is in (IPv4, IPv6, a Unix name), a stream phone.
 pub fn dial_within(number: &dyn SockaddrLike, ring_out: Duration) -> nix::Result<OwnedFd> {
@@ -361,7 +363,7 @@ mod tests {
     }
 
     /// A bounded dial: refused at once where nothing listens, and rung out
-    /// (ETIMEDOUT), not hung, where the queue is full.
+    /// (EINPROGRESS, as the kernel says it), not hung, where the queue is full.
     #[test]
     fn a_bounded_dial_rings_out() {
         let (_off, off_number) = numbered_phone().expect("bound phone");
@@ -375,7 +377,7 @@ mod tests {
         let _first = dial(&number).expect("the queue has room for one");
         let start = Instant::now();
         let late = dial_within(&number, Duration::from_millis(300));
-        assert_eq!(late.unwrap_err(), Errno::ETIMEDOUT);
+        assert_eq!(late.unwrap_err(), Errno::EINPROGRESS);
         assert!(
             start.elapsed() < Duration::from_secs(2),
             "{:?}",

@@ -25,8 +25,7 @@ use dialtone_kit::patience::ALREADY_IN_THE_KERNEL;
 use dialtone_kit::{kernel, learner_call, names, party, task};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::sys::socket::{connect, setsockopt, sockopt, SockType, SockaddrIn};
-use nix::sys::time::{TimeVal, TimeValLike};
+use nix::sys::socket::{SockType, SockaddrIn};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -102,11 +101,8 @@ fn fixed_number(got: String) -> Failure {
 /// microseconds, a full queue never.
 pub use dialtone_kit::patience::RING_OUT;
 
-/// Dials `number` from a new phone, giving up after `timeout`.
-///
-/// Not `party::dial_within`: that one reports a caller who gave up as
-/// `ETIMEDOUT`, and this chapter's page and verdicts show what the kernel
-/// really said (strace shows it too).
+/// Dials `number` from a new phone, giving up after `timeout` (kit's
+/// bounded dial).
 ///
 /// A blocking `connect()` to a phone whose queue is full would wait for
 /// minutes (the caller keeps re-sending its SYN); `SO_SNDTIMEO` bounds it.
@@ -114,11 +110,7 @@ pub use dialtone_kit::patience::RING_OUT;
 /// `EINPROGRESS` (socket(7)), and that is what this returns, as the kernel
 /// said it: the handshake is still going on when the caller gives up.
 pub fn dial(number: &SockaddrIn, timeout: Duration) -> nix::Result<OwnedFd> {
-    let caller = dialtone_kit::party::new_phone()?;
-    let limit = TimeVal::milliseconds(i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX));
-    setsockopt(&caller, sockopt::SendTimeout, &limit)?;
-    connect(caller.as_raw_fd(), number)?;
-    Ok(caller)
+    dialtone_kit::party::dial_within(number, timeout)
 }
 
 /// A dial's failure as the verdict shows it: the errno, and for a caller
