@@ -395,14 +395,14 @@ fn transcript() {
     let (text, result) = played(&SOLUTION);
     result.expect("the scene plays to the end with the reference answer");
     for needle in [
-        "bind(fd 3, $DIR/intercom) = EADDRINUSE",
+        "$DIR/intercom) = EADDRINUSE (Address already in use)",
         "connect($DIR/intercom) = ECONNREFUSED",
         "= ENAMETOOLONG",
         "connect($DIR/intercom) = ENOENT",
         "connect($DIR/intercom) = EACCES",
         "uid 65534, gid 65534",
         "the process that dialled, as the kernel noted it",
-        "lstat($DIR/intercom) = ENOENT",
+        "statx($DIR/intercom) = ENOENT",
         "\"onetwothree\"",
         "3 \"one\", then 3 \"two\", then 5 \"three\"",
     ] {

@@ -79,7 +79,7 @@ pub const LISTEN: &str = "--listen";
 fn help() -> String {
     let run = format!("cargo run -p {}", chapter().crate_name());
     let text = dialtone_kit::args::help(chapter(), None);
-    let listen = format!(
+    let mut listen = format!(
         "  {run} -- --listen [PATH]\n{}",
         dialtone_kit::text::wrap(
             "put the intercom up at PATH (alone: in a fresh private folder) for real callers (socat, nc -U, python3), until Ctrl-C; the socket file is removed when it stops",
@@ -88,6 +88,9 @@ fn help() -> String {
             "      ",
         )
     );
+    if !listen.ends_with('\n') {
+        listen.push('\n');
+    }
     let hold = format!("  {run} -- --hold\n");
     text.replacen(&hold, &format!("{listen}{hold}"), 1)
 }
@@ -193,9 +196,9 @@ fn stale_file(s: &mut Scene, names: &Names, path: &str) -> SceneResult {
         Who::Exchange,
         "its name plate is still on the door",
         &format!(
-            "lstat({at}) = {}",
+            "statx({at}) = {}",
             kind.map_err(
-                |e| sys(format!("lstat({at})"), "Is the temp folder there?")(io_errno(&e))
+                |e| sys(format!("statx({at})"), "Is the temp folder there?")(io_errno(&e))
             )?
         ),
     )?;
@@ -470,7 +473,7 @@ fn closed(
     s.step(
         Who::Exchange,
         "nothing is left on the door",
-        &format!("lstat({at}) = {}", result(left)),
+        &format!("statx({at}) = {}", result(left)),
     )?;
     Ok(())
 }
