@@ -43,6 +43,14 @@ fn the_callers_role() {
     ch10_intercom::caller::act_if_asked();
 }
 
+/// Not a test of the course: the `--listen` service's watcher, started by
+/// `the_watcher_tidies_up_after_a_sigkill`, runs this test alone. Run with
+/// the rest, it returns at once.
+#[test]
+fn the_watchers_role() {
+    service::watch_if_asked();
+}
+
 /// The check, then the question every check must answer yes: is every
 /// private folder it made gone, socket files and all?
 fn run(answer: &check::Answer) -> Result<Passed, Failure> {
@@ -508,6 +516,26 @@ fn the_service_tidies_up_only_its_own() {
         "someone else's file stays"
     );
     drop(theirs);
+}
+
+/// A service killed with SIGKILL runs no code: its watcher, in a process of
+/// its own, sees the pipe close and removes the socket file.
+#[test]
+fn the_watcher_tidies_up_after_a_sigkill() {
+    let mine = Folder::new().expect("a private folder");
+    let path = mine.name("intercom");
+    let (intercom, tidy) = service::open(&SOLUTION, &path, None).expect("a free name");
+    let watcher = tidy.watched().expect("the watcher starts");
+    // As if SIGKILLed: the service's own tidying never runs.
+    std::mem::forget(tidy);
+    drop(intercom);
+    assert!(std::path::Path::new(&path).exists());
+    let status = watcher.finish().expect("the watcher ends");
+    assert!(status.success(), "{status}");
+    assert!(
+        !std::path::Path::new(&path).exists(),
+        "the socket file stays"
+    );
 }
 
 /// The service, up in this process for `calls` callers at a fresh path.

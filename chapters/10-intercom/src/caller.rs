@@ -110,7 +110,13 @@ impl Caller {
     /// Starts a caller who dials `path` (`@name` for an abstract name):
     /// as `nobody` if we are root, else as ourselves.
     pub fn dial(path: &str) -> std::io::Result<Caller> {
-        let root = my_uid() == 0;
+        Caller::dial_as(path, my_uid() == 0)
+    }
+
+    /// Like [`Caller::dial`], as `nobody` only if `stranger` (and we are
+    /// root): as ourselves otherwise.
+    pub fn dial_as(path: &str, stranger: bool) -> std::io::Result<Caller> {
+        let root = stranger && my_uid() == 0;
         let (exe, args) = program()?;
         let mut command = Command::new(exe);
         command
@@ -141,6 +147,9 @@ impl Caller {
                     let _ = tx.send(report.to_string());
                 }
             }
+            // End of file: the process is gone (or closed its stdout). An
+            // empty report says so at once, rather than at the time limit.
+            let _ = tx.send(String::new());
         });
         Ok(Caller {
             child,
@@ -149,6 +158,24 @@ impl Caller {
             gid,
             lines,
         })
+    }
+
+    /// Did the caller's process end without a word? (`nobody` may be
+    /// unable to run this program at all: a program linked to a standard
+    /// library under /root, like the operator's check program, exits 127
+    /// before `main`.)
+    pub fn gave_up(&mut self) -> bool {
+        // Its stdout closed as it ended; being reaped may take a moment more.
+        let deadline = std::time::Instant::now() + Duration::from_millis(500);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => return true,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => return false,
+            }
+        }
     }
 
     /// Does this caller run as another user than we do?

@@ -276,11 +276,7 @@ fn check_caller_id(answer: &Answer) -> Result<String, Failure> {
     // Write permission on the socket file is what lets someone call.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
         .map_err(|e| io_setup("chmod 0666", e))?;
-    let stranger = Caller::dial(&path).map_err(|e| io_setup("starting a caller", e))?;
-    match stranger.outcome(PEER_REPLY) {
-        Outcome::Connected(_) => {}
-        other => return Err(caller_setup(&stranger, other)),
-    }
+    let stranger = stranger_on_the_line(&path)?;
     let switched_on_by = getsockopt(&intercom, sockopt::PeerCredentials).ok();
     // The intercom comes back from the learner's thread, to stay open
     // until the verdict.
@@ -300,11 +296,29 @@ fn check_caller_id(answer: &Answer) -> Result<String, Failure> {
     if got == expected {
         return Ok(format!(
             "answer_with_caller_id() picked up a call from another process{} and named its caller: pid {}, uid {}, gid {}",
-            if stranger.is_a_stranger() { ", another user," } else { " (you, as you are not root: the check can't be someone else)" },
+            if stranger.is_a_stranger() { ", another user," } else { " (running as you: the check can't be someone else here, so it can't tell your uid from the file owner's)" },
             got.0, got.1, got.2
         ));
     }
     Err(wrong_id(got, expected, switched_on_by, &path))
+}
+
+/// A caller from another process, connected: as `nobody` when we are root,
+/// or as ourselves when `nobody` can't run this program (then the check
+/// can't tell the caller's uid from the file owner's, and says so).
+fn stranger_on_the_line(path: &str) -> Result<Caller, Failure> {
+    let start =
+        |stranger| Caller::dial_as(path, stranger).map_err(|e| io_setup("starting a caller", e));
+    let mut caller = start(true)?;
+    let mut outcome = caller.outcome(PEER_REPLY);
+    if outcome == Outcome::Silent && caller.is_a_stranger() && caller.gave_up() {
+        caller = start(false)?;
+        outcome = caller.outcome(PEER_REPLY);
+    }
+    match outcome {
+        Outcome::Connected(_) => Ok(caller),
+        other => Err(caller_setup(&caller, other)),
+    }
 }
 
 /// The line returned must be the call: the kernel's own caller ID of it is

@@ -57,9 +57,11 @@ mod judged {
 pub use judged::{self_check, ANSWER, PROXY};
 
 /// First thing in `main`: a process started as the self-check's caller
-/// calls and exits; one started by a judge serves the learner's functions
+/// calls and exits; one started as a `--listen` service's watcher tidies up
+/// after it and exits; one started by a judge serves the learner's functions
 /// and exits; anything else returns at once.
 pub fn host_if_asked(answer: &check::Answer) {
     caller::act_if_asked();
+    service::watch_if_asked();
     judged::host_if_asked(answer)
 }

@@ -103,6 +103,8 @@ fn listen_for_real(s: &mut Scene, answer: &Answer, path: Option<String>) -> Scen
         None => service::default_place().map(|(f, p)| (Some(f), p))?,
     };
     let (intercom, tidy) = service::open(answer, &path, folder)?;
+    // Even a SIGKILL leaves no file: a watcher process tidies up after us.
+    let _watcher = tidy.watched();
     // Ctrl-C, kill and a closed terminal all remove the socket file first.
     service::tidy_on_signals(Arc::new(Mutex::new(tidy)))?;
     // ANCHOR_END: listen

@@ -7,8 +7,11 @@
 //! socket file when it stops: at Ctrl-C (SIGINT), `kill` (SIGTERM) or a
 //! closed terminal (SIGHUP), which it waits for on a thread of its own with
 //! `sigwait` (no signal handler, so no `unsafe`). SIGKILL can't be caught:
-//! after `kill -9` the file stays, and the next `open_intercom` finds it
-//! stale (nobody answers) and replaces it, which is the chapter's point.
+//! after `kill -9` the service itself can do nothing. A watcher process of
+//! its own, which outlives it, removes the file once the service's process
+//! is gone, SIGKILL or not ([`Tidy::watched`]); were the watcher killed
+//! too, the file would stay, and the next `open_intercom` would find it
+//! stale (nobody answers) and replace it, which is the chapter's point.
 
 use crate::chapter;
 use crate::check::Answer;
@@ -65,6 +68,104 @@ impl Drop for Tidy {
     fn drop(&mut self) {
         self.now();
     }
+}
+
+/// Set in the environment of the watcher ([`Tidy::watched`]): the file's
+/// identity, as `dev:ino:ctime:nsec`.
+pub const WATCHER: &str = "DIALTONE_INTERCOM_WATCHER";
+/// The socket file's path, for the watcher.
+const WATCHED_PATH: &str = "DIALTONE_INTERCOM_WATCHED_PATH";
+/// The private folder of a bare `--listen`, for the watcher.
+const WATCHED_FOLDER: &str = "DIALTONE_INTERCOM_WATCHED_FOLDER";
+
+/// The watcher, while the service runs. Its end of the pipe closes when
+/// this process ends, however it ends.
+pub struct Watcher {
+    child: std::process::Child,
+}
+
+impl Watcher {
+    /// Closes the pipe, as this process's end would, and waits for the
+    /// watcher to finish its tidying.
+    pub fn finish(mut self) -> std::io::Result<std::process::ExitStatus> {
+        drop(self.child.stdin.take());
+        self.child.wait()
+    }
+}
+
+/// The integrity suite's test that plays the watcher when its binary is
+/// started as one (as [`crate::caller::TEST_NAME`] plays the caller).
+pub const WATCHER_TEST: &str = "ch10::the_watchers_role";
+
+impl Tidy {
+    /// Starts a watcher: this program again, in a process group of its own
+    /// (so a `kill` of the service's group, or a SIGKILL of the service, is
+    /// not for it), waiting for end of file on a pipe from the service.
+    /// That comes when the service's process ends, even by SIGKILL, which
+    /// no handler sees; the watcher then removes the socket file if it is
+    /// still the one the service bound, and the folder of a bare
+    /// `--listen`, and exits.
+    pub fn watched(&self) -> std::io::Result<Watcher> {
+        use std::os::unix::process::CommandExt;
+        use std::process::{Command, Stdio};
+        let Some((dev, ino, secs, nanos)) = self.made else {
+            return Err(std::io::ErrorKind::NotFound.into());
+        };
+        let mut watcher = Command::new(std::env::current_exe()?);
+        watcher
+            // For a test binary: run only the watcher's test. A chapter
+            // binary never reads them: it watches before it parses.
+            .args([WATCHER_TEST, "--exact", "--nocapture", "--quiet"])
+            .env(WATCHER, format!("{dev}:{ino}:{secs}:{nanos}"))
+            .env(WATCHED_PATH, &self.path)
+            .env_remove(dialtone_kit::host::ROLE)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        if let Some(folder) = &self.folder {
+            watcher.env(WATCHED_FOLDER, folder.path());
+        }
+        Ok(Watcher {
+            child: watcher.spawn()?,
+        })
+    }
+}
+
+/// If this process was started as a watcher: wait for the service to end,
+/// tidy up after it, and exit. Otherwise return at once.
+pub fn watch_if_asked() {
+    use std::io::Read;
+    let Some(identity) = std::env::var_os(WATCHER) else {
+        return;
+    };
+    let numbers: Vec<i64> = identity
+        .to_string_lossy()
+        .split(':')
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    // Nothing is ever written: read() returns 0 when the service is gone.
+    let mut nothing = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut nothing);
+    if let (Some(path), [dev, ino, secs, nanos]) = (std::env::var_os(WATCHED_PATH), &numbers[..]) {
+        let mut tidy = Tidy {
+            path: path.to_string_lossy().into_owned(),
+            made: Some((*dev as u64, *ino as u64, *secs, *nanos)),
+            folder: None,
+        };
+        tidy.now();
+    }
+    // Only a folder this chapter made ([`Folder::new`]'s name), and only
+    // once its socket file is gone (it may be empty, or hold strays).
+    if let Some(folder) = std::env::var_os(WATCHED_FOLDER).map(std::path::PathBuf::from) {
+        let ours = folder
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("dialtone-intercom-"));
+        if ours {
+            let _ = std::fs::remove_dir_all(&folder);
+        }
+    }
+    std::process::exit(0)
 }
 
 /// The path a bare `--listen` uses: `intercom` in a fresh private folder.
