@@ -192,6 +192,16 @@ pub fn handsets_in_host(target: &str) -> usize {
     }
 }
 
+/// The learner's process being judged, if any: its pid and the program it
+/// runs (`/proc/<pid>/exe`). A check that needs a second process of the
+/// learner's program (chapter 10's caller under another uid) starts this
+/// program again; the host's own `main` decides what it is asked to be.
+pub fn host_program() -> Option<(Pid, std::path::PathBuf)> {
+    let pid = lock(&LINK).as_ref().map(|l| l.host)?;
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    Some((pid, exe))
+}
+
 /// The learner's program as started, and what the judge gathers from it.
 struct Hosted {
     pid: Pid,

@@ -298,6 +298,27 @@ impl Ret for Errno {
     }
 }
 
+/// Caller ID (`SO_PEERCRED`, chapter 10): pid, uid and gid, as numbers.
+impl Ret for socket::UnixCredentials {
+    fn put(self, out: &mut Out) {
+        // pid_t is signed; a pid is never negative, but keep its bits.
+        out.u64(u64::from(self.pid() as u32));
+        out.u64(u64::from(self.uid()));
+        out.u64(u64::from(self.gid()));
+    }
+    fn take(inp: &mut In) -> Result<socket::UnixCredentials, Broken> {
+        let number =
+            |inp: &mut In| u32::try_from(inp.u64()?).map_err(|_| Broken::new("credentials"));
+        let (pid, uid, gid) = (number(inp)?, number(inp)?, number(inp)?);
+        Ok(nix::libc::ucred {
+            pid: pid as nix::libc::pid_t,
+            uid,
+            gid,
+        }
+        .into())
+    }
+}
+
 impl<T: Ret> Ret for Option<T> {
     fn put(self, out: &mut Out) {
         out.u64(u64::from(self.is_some()));
