@@ -9,6 +9,7 @@ use crate::args;
 use crate::course::{self, Chapter};
 use crate::learner::LearnerError;
 use crate::names;
+use crate::text::Breaks;
 use nix::errno::Errno;
 use std::fmt;
 use std::io::{self, BufRead, Write};
@@ -145,12 +146,16 @@ impl<'w> Scene<'w> {
     }
 
     /// One line of action: telephone words, then the syscall and its result.
-    /// Not wrapped: a system call reads (and is searched for) whole, the
-    /// way strace prints it; keep step lines short instead.
+    /// Both wrap to the page's width under their first word; the syscall
+    /// words break only between calls, never inside one's arguments (a
+    /// system call reads, and is searched for, whole, as strace prints it).
     pub fn step(&mut self, who: Who, phone: &str, syscall: &str) -> io::Result<()> {
         let label = who.label();
-        writeln!(self.out, "  {label:<WHO_WIDTH$}☎ {phone}")?;
-        writeln!(self.out, "  {:<WHO_WIDTH$}⚙ {syscall}", "")
+        let first = format!("  {label:<WHO_WIDTH$}☎ ");
+        self.out
+            .write_all(wrap(&first, &hang(), phone).as_bytes())?;
+        self.out
+            .write_all(wrap_calls(&mark('⚙'), &hang(), syscall).as_bytes())
     }
 
     /// A narrator's aside: why what just happened matters. Give it the
@@ -225,9 +230,18 @@ pub(crate) fn wrap(first: &str, rest: &str, text: &str) -> String {
 /// ([`crate::text::wrap_line`]); a scene only measures its words as the
 /// snapshot shows them.
 pub(crate) fn wrap_to(columns: usize, first: &str, rest: &str, text: &str) -> String {
+    wrap_lines(columns, first, rest, text, Breaks::Prose)
+}
+
+/// [`wrap`] for a step's system calls: breaks between calls only.
+fn wrap_calls(first: &str, rest: &str, text: &str) -> String {
+    wrap_lines(WIDTH, first, rest, text, Breaks::Calls)
+}
+
+fn wrap_lines(columns: usize, first: &str, rest: &str, text: &str, breaks: Breaks) -> String {
     let shown = as_snapshot_shows(text);
     let mut out = String::new();
-    for line in crate::text::wrap_line(text, &shown, columns, first, rest) {
+    for line in crate::text::wrap_line(text, &shown, columns, first, rest, breaks) {
         out.push_str(&line);
         out.push('\n');
     }

@@ -24,7 +24,7 @@ pub fn wrap(text: &str, width: usize, indent: &str, hanging: &str) -> String {
     let mut out = Vec::new();
     for (n, line) in text.split('\n').enumerate() {
         let first = if n == 0 { indent } else { hanging };
-        out.extend(wrap_line(line, line, width, first, hanging));
+        out.extend(wrap_line(line, line, width, first, hanging, Breaks::Prose));
     }
     out.join("\n")
 }
@@ -38,13 +38,20 @@ pub fn wrap(text: &str, width: usize, indent: &str, hanging: &str) -> String {
 /// move from run to run); it must have the same words. A line that fits is
 /// left exactly as written, spacing and all; otherwise it breaks at spaces
 /// outside `backticks`, and the spaces inside a line are kept.
-pub fn wrap_line(text: &str, measured: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+pub fn wrap_line(
+    text: &str,
+    measured: &str,
+    width: usize,
+    first: &str,
+    rest: &str,
+    breaks: Breaks,
+) -> Vec<String> {
     use textwrap::wrap_algorithms::wrap_first_fit;
     if columns(first) + columns(measured) <= width {
         return vec![format!("{first}{text}")];
     }
-    let seen = words(measured);
-    let mut pieces = words(text);
+    let seen = words(measured, breaks);
+    let mut pieces = words(text, breaks);
     if pieces.len() == seen.len() {
         for (piece, seen) in pieces.iter_mut().zip(&seen) {
             piece.width = seen.width;
@@ -71,6 +78,17 @@ pub fn wrap_line(text: &str, measured: &str, width: usize, first: &str, rest: &s
     out
 }
 
+/// Where a line may break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breaks {
+    /// At any space outside `backticks`.
+    Prose,
+    /// Also never inside (parentheses) or "quotes": a system call and its
+    /// arguments, `connect(fd 3, 127.0.0.1:5000)`, read (and are searched
+    /// for) whole, the way strace prints them; lines break between calls.
+    Calls,
+}
+
 /// A word and the spaces after it: what a line may break after.
 #[derive(Debug)]
 struct Piece<'a> {
@@ -91,18 +109,30 @@ impl textwrap::core::Fragment for Piece<'_> {
     }
 }
 
-/// `line`'s words, split at spaces except inside `backticks`: a command the
-/// reader should type (`cargo run -- check 2`) stays on one line. Leading
-/// spaces are a word of no width, so an indented line keeps its indent.
-fn words(line: &str) -> Vec<Piece<'_>> {
+/// `line`'s words, split at spaces except inside `backticks` (and, for
+/// [`Breaks::Calls`], parentheses and quotes): a command the reader should
+/// type (`cargo run -- check 2`) stays on one line. Leading spaces are a
+/// word of no width, so an indented line keeps its indent.
+fn words(line: &str, breaks: Breaks) -> Vec<Piece<'_>> {
     let mut out = Vec::new();
     let bytes = line.as_bytes();
-    let (mut start, mut quoted, mut i) = (0, false, 0);
+    let (mut start, mut i) = (0, 0);
+    let (mut ticks, mut quoted, mut depth) = (false, false, 0usize);
     while i < bytes.len() {
-        if bytes[i] == b'`' {
-            quoted = !quoted;
+        match bytes[i] {
+            b'`' => ticks = !ticks,
+            b'"' if breaks == Breaks::Calls => quoted = !quoted,
+            b'(' if breaks == Breaks::Calls && !quoted => depth += 1,
+            b')' if breaks == Breaks::Calls && !quoted => depth = depth.saturating_sub(1),
+            _ => {}
         }
-        if bytes[i] == b' ' && !quoted {
+        // `fd 3` and `port 5000` are one name: never split in a call.
+        let names_a_number = breaks == Breaks::Calls
+            && (line[start..i].ends_with("fd") || line[start..i].ends_with("port"))
+            && bytes
+                .get(i + 1)
+                .is_some_and(|b| b.is_ascii_digit() || *b == b'[');
+        if bytes[i] == b' ' && !ticks && !quoted && depth == 0 && !names_a_number {
             let word_end = i;
             while i < bytes.len() && bytes[i] == b' ' {
                 i += 1;
@@ -166,6 +196,27 @@ mod tests {
             out.split_whitespace().collect::<Vec<_>>(),
             text.split_whitespace().collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_call_and_its_arguments_stay_on_one_line() {
+        let text = "socket(AF_INET, SOCK_STREAM, 0) = fd 3; connect(fd 3, 127.0.0.1:5000) = 0; read(fd 3, \"a b c\") = 5";
+        let lines = wrap_line(text, text, 40, "* ", "  ", Breaks::Calls);
+        assert!(lines.iter().all(|l| columns(l) <= 40), "{lines:#?}");
+        for call in [
+            "socket(AF_INET, SOCK_STREAM, 0)",
+            "connect(fd 3, 127.0.0.1:5000)",
+            "read(fd 3, \"a b c\")",
+        ] {
+            assert!(
+                lines.iter().any(|l| l.contains(call)),
+                "{call} was cut: {lines:#?}"
+            );
+        }
+        // "fd 3" is one name; prose breaks anywhere between words.
+        assert!(!lines.iter().any(|l| l.ends_with("fd")), "{lines:#?}");
+        let prose = wrap_line(text, text, 40, "* ", "  ", Breaks::Prose);
+        assert!(prose.iter().any(|l| l.ends_with("fd")), "{prose:#?}");
     }
 
     #[test]

@@ -4,18 +4,70 @@ use dialtone_kit::check::{Failure, Passed};
 use dialtone_kit::course::Chapter;
 use dialtone_kit::scene::{Scene, SceneResult};
 
+/// A played scene's text, as the chapter binary prints it (wrapped to the
+/// page's width). Searching it with [`Transcript::contains`] or
+/// [`Transcript::find`] reads wrapped lines joined again, so a test's
+/// needle doesn't depend on where a line happened to break.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transcript(String);
+
+impl Transcript {
+    /// The text with every wrapped line joined to the one it continues: a
+    /// continuation starts at the words' column (13 spaces) with a word.
+    pub fn unwrapped(&self) -> String {
+        let mut out = String::with_capacity(self.0.len());
+        for line in self.0.split('\n') {
+            let continues = line.len() > 13
+                && line.as_bytes()[..13].iter().all(|b| *b == b' ')
+                && line.as_bytes()[13] != b' ';
+            if continues && !out.is_empty() {
+                out.push(' ');
+                out.push_str(&line[13..]);
+            } else {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(line);
+            }
+        }
+        out
+    }
+
+    pub fn contains(&self, needle: &str) -> bool {
+        self.unwrapped().contains(needle)
+    }
+
+    /// Where `needle` starts in the unwrapped text.
+    pub fn find(&self, needle: &str) -> Option<usize> {
+        self.unwrapped().find(needle)
+    }
+}
+
+impl std::ops::Deref for Transcript {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Transcript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Plays a scene into a string, as the chapter binary would print it.
 pub fn play(
     chapter: &'static Chapter,
     play: impl FnOnce(&mut Scene) -> SceneResult,
-) -> (String, SceneResult) {
+) -> (Transcript, SceneResult) {
     let mut out = Vec::new();
     let result = {
         let mut scene = Scene::new(&mut out, chapter);
         play(&mut scene)
     };
     (
-        String::from_utf8(out).expect("transcripts are UTF-8"),
+        Transcript(String::from_utf8(out).expect("transcripts are UTF-8")),
         result,
     )
 }
