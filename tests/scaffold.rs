@@ -99,6 +99,7 @@ fn fresh_course() -> PathBuf {
 /// What the tool may change in files that were there before it ran.
 const ENTRIES: &[&str] = &[
     "Cargo.toml",
+    "README.md",
     "Cargo.lock",
     "course.toml",
     "tests/chapters.rs",
@@ -168,6 +169,7 @@ fn only_new_files_and_the_entries(course: &Path) {
     }
     for entry in [
         "Cargo.toml",
+        "README.md",
         "course.toml",
         "tests/chapters.rs",
         "book/src/SUMMARY.md",
