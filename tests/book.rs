@@ -132,6 +132,16 @@ fn sidebar_follows_the_course() {
     assert!(problems.is_empty(), "SUMMARY.md:\n{}", problems.join("\n"));
 }
 
+/// A page's sidebar entry: `- [9. Postcards](09-postcards.md)` for a
+/// chapter (book.toml turns mdBook's own numbering off, which would count
+/// opening pages too), `- [Title](part-3-slug.md)` for an opening page.
+fn sidebar_line(page: &course::Page) -> String {
+    match page {
+        course::Page::Chapter(ch) => format!("- [{}. {}]({}.md)", ch.number, ch.title, ch.id()),
+        course::Page::Opening(..) => format!("- [{}]({}.md)", page.title(), page.id()),
+    }
+}
+
 /// Disagreements between a SUMMARY.md's text and the course's reading order.
 fn sidebar_problems(summary: &str) -> Vec<String> {
     let mut problems = Vec::new();
@@ -141,7 +151,7 @@ fn sidebar_problems(summary: &str) -> Vec<String> {
             .part(page.part())
             .expect("course test checks parts");
         let heading = format!("# {}", part.heading());
-        let link = format!("- [{}]({}.md)", page.title(), page.id());
+        let link = sidebar_line(&page);
         let Some(found) = summary[at..].find(&link).map(|i| i + at) else {
             problems.push(format!("no {link:?} after the page before it"));
             continue;
@@ -180,7 +190,7 @@ fn sidebar_check_catches_a_misplaced_page() {
     };
     let page = order[opening];
     let first_chapter = order[opening + 1];
-    let line = |p: &course::Page| format!("- [{}]({}.md)\n", p.title(), p.id());
+    let line = |p: &course::Page| format!("{}\n", sidebar_line(p));
     let dropped = summary.replace(&line(&page), "");
     assert!(
         sidebar_problems(&dropped)

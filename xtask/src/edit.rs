@@ -102,7 +102,9 @@ fn is_page_link(line: &str) -> bool {
 /// course order, so a chapter of an earlier part still comes last: it gets
 /// its part's heading again (mdBook allows a part title more than once).
 pub fn summary(text: &str, e: &Entry) -> Result<String, String> {
-    let link = format!("- [{}]({}.md)\n", e.title, e.id);
+    // The number is written in (book.toml turns mdBook's own off, which
+    // would count an opening page as a chapter).
+    let link = format!("- [{}. {}]({}.md)\n", e.number, e.title, e.id);
     let lines: Vec<&str> = text.lines().collect();
     let last_link = lines
         .iter()
@@ -326,14 +328,14 @@ mod tests {
         let out = summary(text, &entry()).unwrap();
         assert!(
             out.contains(
-                "- [Eight](08-eight.md)\n\n# Part I: Making a call\n\n- [Demo](09-demo.md)\n\n---"
+                "- [Eight](08-eight.md)\n\n# Part I: Making a call\n\n- [9. Demo](09-demo.md)\n\n---"
             ),
             "{out}"
         );
         let same_part = "# Part I: Making a call\n\n- [One](01-one.md)\n\n---\n";
         let out = summary(same_part, &entry()).unwrap();
         assert!(
-            out.contains("- [One](01-one.md)\n- [Demo](09-demo.md)\n\n---"),
+            out.contains("- [One](01-one.md)\n- [9. Demo](09-demo.md)\n\n---"),
             "{out}"
         );
     }
@@ -364,7 +366,7 @@ mod tests {
         let out = summary(text, &e).unwrap();
         assert!(
             out.contains(
-                "# Part II: Talk\n\n- [Before](part-2-before.md)\n- [Demo](09-demo.md)\n\n---"
+                "# Part II: Talk\n\n- [Before](part-2-before.md)\n- [9. Demo](09-demo.md)\n\n---"
             ),
             "{out}"
         );

@@ -328,56 +328,95 @@ fn peers_socketpair() -> Demo {
     Ok(format!("each end sees {}", number(&other)))
 }
 
-/// N5, N6: a postcard's return address, from recvfrom. A UDP sender gets
-/// a number at its first sendto; an unbound Unix sender has none, so
-/// nobody can write back.
-fn senders(family: AddressFamily) -> Demo {
+/// N5-N8: a postcard's return address, from recvfrom, and the sender's
+/// own number. A UDP sender gets a number at its first sendto; an unbound
+/// Unix sender has none, so nobody can write back. Two short lines each
+/// (no line with a port in it wraps, so a 4-digit port can't move a break).
+fn senders(family: AddressFamily) -> Result<(String, String), String> {
     let kind = Kind::new(family, SockType::Datagram);
     let (postbox, at) = numbered(kind).map_err(failed("a numbered postcard box"))?;
     be_patient(&postbox, SOON).map_err(failed("SO_RCVTIMEO"))?;
     let sender = party::phone(kind).map_err(failed("socket"))?;
-    let before: SockaddrStorage = getsockname(sender.as_raw_fd()).map_err(failed("getsockname"))?;
+    let own = |fd: &OwnedFd| -> Result<String, String> {
+        let a: SockaddrStorage = getsockname(fd.as_raw_fd()).map_err(failed("getsockname"))?;
+        Ok(number(&a))
+    };
+    let before = own(&sender)?;
     sendto(sender.as_raw_fd(), b"hi", &at, MsgFlags::empty()).map_err(failed("sendto"))?;
-    let after: SockaddrStorage = getsockname(sender.as_raw_fd()).map_err(failed("getsockname"))?;
+    let after = own(&sender)?;
     let mut buf = [0u8; 16];
     let (_, from) =
         recvfrom::<SockaddrStorage>(postbox.as_raw_fd(), &mut buf).map_err(failed("recvfrom"))?;
     let from = from.map_or_else(|| "(no name)".to_string(), |a| number(&a));
-    Ok(format!(
-        "sender's number before sendto: {}, after: {}; recvfrom names the sender: {from}",
-        number(&before),
-        number(&after)
+    Ok((
+        format!("recvfrom names the sender: {from}"),
+        format!("own number {before} before sendto, {after} after"),
     ))
 }
 
+/// How many UDP datagrams this network namespace's kernel has dropped for
+/// a full receive buffer: `RcvbufErrors` in `/proc/net/snmp` (IPv4) or
+/// `Udp6RcvbufErrors` in `/proc/net/snmp6`, the counters `netstat -su`
+/// reads.
+fn full_box_drops(family: AddressFamily) -> Result<u64, String> {
+    let (file, ipv6) = match family {
+        AddressFamily::Inet6 => ("/proc/net/snmp6", true),
+        _ => ("/proc/net/snmp", false),
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+    let number = |s: &str| s.parse::<u64>().ok();
+    let found = if ipv6 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("Udp6RcvbufErrors"))
+            .and_then(|n| number(n.trim()))
+    } else {
+        // Two "Udp:" lines: the field names, then their values.
+        let mut udp = text.lines().filter(|l| l.starts_with("Udp:"));
+        let (names, values) = (udp.next().unwrap_or(""), udp.next().unwrap_or(""));
+        names
+            .split_whitespace()
+            .position(|n| n == "RcvbufErrors")
+            .and_then(|i| values.split_whitespace().nth(i))
+            .and_then(number)
+    };
+    found.ok_or_else(|| format!("{file} has no UDP RcvbufErrors counter"))
+}
+
 /// G1, G3: UDP drops what a full box can't hold, and tells the sender
-/// nothing.
+/// nothing; only the kernel's counters know.
 fn loss_udp(family: AddressFamily) -> Demo {
     let kind = Kind::new(family, SockType::Datagram);
     let (postbox, at) = numbered(kind).map_err(failed("a numbered postcard box"))?;
-    // The smallest box the kernel allows (it doubles the ask, with a floor).
+    // The smallest box the kernel allows (it doubles the ask, with a floor
+    // of about two such cards).
     setsockopt(&postbox, sockopt::RcvBuf, &1).map_err(failed("SO_RCVBUF"))?;
     let sender = party::phone(kind).map_err(failed("socket"))?;
-    const CARDS: usize = 64;
+    const CARDS: u64 = 64;
     let card = [7u8; 1000];
+    let before = full_box_drops(family)?;
     let mut accepted = 0;
     for _ in 0..CARDS {
         if sendto(sender.as_raw_fd(), &card, &at, MsgFlags::empty()).is_ok() {
             accepted += 1;
         }
     }
-    let mut arrived = 0;
+    // Each card either lands in the box or is counted as dropped; wait
+    // (at most 2 s) until every accepted card is one or the other.
+    let deadline = std::time::Instant::now() + SOON;
+    let (mut arrived, mut dropped) = (0, 0);
     let mut buf = [0u8; 1000];
-    // Every card that will ever arrive is queued before sendto returns on
-    // loopback; wait briefly for stragglers all the same.
-    while party::ready(&postbox, std::time::Duration::from_millis(200)).map_err(failed("poll"))? {
-        recv(postbox.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT).map_err(failed("recv"))?;
-        arrived += 1;
+    while arrived + dropped < accepted && std::time::Instant::now() < deadline {
+        let tick = std::time::Duration::from_millis(10);
+        if party::ready(&postbox, tick).map_err(failed("poll"))? {
+            recv(postbox.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT).map_err(failed("recv"))?;
+            arrived += 1;
+        }
+        dropped = full_box_drops(family)?.saturating_sub(before);
     }
-    let verdict = if arrived < accepted {
-        "fewer arrived: the rest were dropped"
-    } else {
-        "all arrived (no loss this time)"
+    let verdict = match (arrived < accepted, arrived + dropped >= accepted) {
+        (true, true) => "fewer arrived; the kernel counted the rest as RcvbufErrors",
+        (true, false) => "fewer arrived",
+        (false, _) => "all arrived (no loss this time)",
     };
     Ok(format!(
         "sendto {CARDS} cards: {accepted} accepted; {verdict}"
@@ -452,6 +491,8 @@ pub fn report() -> Result<String, String> {
     let (r2, r3) = refused_udp()?;
     let (r4, r5) = refused_unix(&scratch)?;
     let (f1, f2) = family_and_length()?;
+    let (udp_from, udp_own) = senders(AddressFamily::Inet)?;
+    let (unix_from, unix_own) = senders(AddressFamily::Unix)?;
     let sections: Vec<(&str, Vec<Line>)> = vec![
         (
             "Boundaries: three sends, \"one\", \"two\", \"three\"",
@@ -509,8 +550,10 @@ pub fn report() -> Result<String, String> {
                     peers(unix(SockType::Stream), &scratch)?,
                 ),
                 ("N4", "socketpair", peers_socketpair()?),
-                ("N5", "UDP", senders(AddressFamily::Inet)?),
-                ("N6", "Unix datagram", senders(AddressFamily::Unix)?),
+                ("N5", "UDP", udp_from),
+                ("N6", "Unix datagram", unix_from),
+                ("N7", "UDP", udp_own),
+                ("N8", "Unix datagram", unix_own),
             ],
         ),
         (
