@@ -73,14 +73,22 @@ pub fn board(ws: &Workspace) -> i32 {
         .find(|(_, s)| **s != Status::Done)
         .map(|(ch, _)| ch);
     let mut part = None;
+    let mut shown = Vec::new();
     for (ch, st) in c.chapters.iter().zip(&statuses) {
         if part != Some(ch.part) {
+            let first_time = !shown.contains(&ch.part);
             part = Some(ch.part);
-            let heading = c.part(ch.part).map_or_else(
-                || format!("Part {}", ch.part),
-                |p| format!("{}: {}", p.label(), p.title),
-            );
+            shown.push(ch.part);
+            let p = c.part(ch.part);
+            let heading = p.map_or_else(|| format!("Part {}", ch.part), |p| p.heading());
             anstream::println!("\n{BOLD}{heading}{BOLD:#}");
+            // A part's opening page comes before its first chapter: a page
+            // to read, with nothing to check.
+            let opening = p.and_then(|p| Some((p.opening.as_ref()?, p.opening_page()?)));
+            if let Some((o, page)) = opening.filter(|_| first_time) {
+                let row = format!("{:8}{:<24} read {}", "", o.title, page.display());
+                ui::say(&row, "", &" ".repeat(33));
+            }
         }
         let here = current.is_some_and(|c| c.number == ch.number);
         let marker = if here { "▸" } else { " " };

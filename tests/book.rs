@@ -24,7 +24,7 @@ mod html;
 #[path = "book/include.rs"]
 mod include;
 
-use dialtone_kit::course::{course, workspace_root};
+use dialtone_kit::course::{self, course, workspace_root};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -122,24 +122,128 @@ fn include_check_catches_a_broken_page() {
     }
 }
 
-/// The sidebar lists every chapter, in course order, under its part.
+/// The sidebar lists every page in the course's reading order (each part's
+/// opening page, then its chapters), each under its part's heading, and an
+/// opening page straight after that heading.
 #[test]
 fn sidebar_follows_the_course() {
     let summary = fs::read_to_string(book_dir().join("src/SUMMARY.md")).expect("SUMMARY.md");
+    let problems = sidebar_problems(&summary);
+    assert!(problems.is_empty(), "SUMMARY.md:\n{}", problems.join("\n"));
+}
+
+/// A page's sidebar entry: `- [9. Postcards](09-postcards.md)` for a
+/// chapter (book.toml turns mdBook's own numbering off, which would count
+/// opening pages too), `- [Title](part-3-slug.md)` for an opening page.
+fn sidebar_line(page: &course::Page) -> String {
+    match page {
+        course::Page::Chapter(ch) => format!("- [{}. {}]({}.md)", ch.number, ch.title, ch.id()),
+        course::Page::Opening(..) => format!("- [{}]({}.md)", page.title(), page.id()),
+    }
+}
+
+/// Disagreements between a SUMMARY.md's text and the course's reading order.
+fn sidebar_problems(summary: &str) -> Vec<String> {
+    let mut problems = Vec::new();
     let mut at = 0;
-    for ch in &course().chapters {
-        let part = course().part(ch.part).expect("course test checks parts");
-        let heading = format!("# {}: {}", part.label(), part.title);
-        let part_at = summary
-            .find(&heading)
-            .unwrap_or_else(|| panic!("SUMMARY.md lacks {heading:?}"));
-        let link = format!("- [{}]({}.md)", ch.title, ch.id());
-        let found = summary[at..]
-            .find(&link)
-            .map(|i| i + at)
-            .unwrap_or_else(|| panic!("SUMMARY.md lacks {link:?} after the previous chapter"));
-        assert!(found > part_at, "{link} should sit under {heading:?}");
+    for page in course().reading_order() {
+        let part = course()
+            .part(page.part())
+            .expect("course test checks parts");
+        let heading = format!("# {}", part.heading());
+        let link = sidebar_line(&page);
+        let Some(found) = summary[at..].find(&link).map(|i| i + at) else {
+            problems.push(format!("no {link:?} after the page before it"));
+            continue;
+        };
+        // The heading this entry sits under: the last one above it.
+        let under = summary[..found]
+            .rfind("\n# ")
+            .map(|i| summary[i + 1..].lines().next().unwrap_or_default());
+        if under != Some(heading.as_str()) {
+            problems.push(format!(
+                "{link} should sit under {heading:?}, not {under:?}"
+            ));
+        }
+        if let course::Page::Opening(..) = page {
+            let between = summary[..found].rfind(&heading).map(|h| &summary[h..found]);
+            if between.is_some_and(|text| text.contains("- [")) {
+                problems.push(format!("{link} should come first under {heading:?}"));
+            }
+        }
         at = found;
+    }
+    problems
+}
+
+/// The sidebar check catches a part's opening page left out, one after a
+/// chapter, and a chapter under the wrong part's heading.
+#[test]
+fn sidebar_check_catches_a_misplaced_page() {
+    let summary = fs::read_to_string(book_dir().join("src/SUMMARY.md")).expect("SUMMARY.md");
+    let order = course().reading_order();
+    let Some(opening) = order
+        .iter()
+        .position(|p| matches!(p, course::Page::Opening(..)))
+    else {
+        return;
+    };
+    let page = order[opening];
+    let first_chapter = order[opening + 1];
+    let line = |p: &course::Page| format!("{}\n", sidebar_line(p));
+    let dropped = summary.replace(&line(&page), "");
+    assert!(
+        sidebar_problems(&dropped)
+            .iter()
+            .any(|p| p.contains(&page.id())),
+        "a missing opening page should be reported"
+    );
+    let swapped = summary.replace(
+        &format!("{}{}", line(&page), line(&first_chapter)),
+        &format!("{}{}", line(&first_chapter), line(&page)),
+    );
+    assert_ne!(
+        swapped, summary,
+        "the opening page is followed by its part's first chapter"
+    );
+    assert!(
+        sidebar_problems(&swapped)
+            .iter()
+            .any(|p| p.contains("should come first") || p.contains("after the page before")),
+        "an opening page after a chapter should be reported"
+    );
+    let part = course().part(page.part()).expect("a part");
+    let moved = summary.replace(&format!("# {}\n", part.heading()), "");
+    assert!(
+        sidebar_problems(&moved)
+            .iter()
+            .any(|p| p.contains("should sit under")),
+        "a page under the wrong heading should be reported"
+    );
+}
+
+/// Each part's opening page has its title, its time, the figures of both
+/// kinds of line, and what the addresses tool prints, from its snapshots.
+#[test]
+fn opening_pages_match_the_course() {
+    for part in &course().parts {
+        let (Some(opening), Some(page)) = (&part.opening, part.opening_page()) else {
+            continue;
+        };
+        let path = workspace_root().join(&page);
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let must = [
+            format!("# {}", opening.title),
+            format!("about {} minutes", opening.minutes),
+            opening.lesson.clone(),
+        ];
+        for needle in must {
+            assert!(
+                text.contains(&needle),
+                "{} should contain {needle:?}",
+                path.display()
+            );
+        }
     }
 }
 
@@ -412,13 +516,19 @@ fn offline_check_catches_a_playground_block() {
 }
 
 /// Each page's "next" arrow leads to the next page in course order: the
-/// introduction, then chapter 1, 2, ... and from the last chapter on to the
+/// introduction, then every page of the reading order (a part's opening
+/// page before its chapters), and from the last chapter on to the
 /// teachers' page.
 #[test]
 fn next_chapter_follows_the_course() {
     let out = rendered();
     let mut order = vec!["index.html".to_string()];
-    order.extend(course().chapters.iter().map(|c| format!("{}.html", c.id())));
+    order.extend(
+        course()
+            .reading_order()
+            .iter()
+            .map(|p| format!("{}.html", p.id())),
+    );
     order.push("teachers.html".into());
     for pair in order.windows(2) {
         let page =
@@ -434,14 +544,20 @@ fn next_chapter_follows_the_course() {
     }
 }
 
-/// The print view holds the whole book: every chapter's heading and the
-/// teachers' page, in course order.
+/// The print view holds the whole book: every page's heading (each
+/// chapter's, each part's opening page's) and the teachers' page, in
+/// course order.
 #[test]
 fn print_view_has_every_chapter_in_order() {
     let print = fs::read_to_string(rendered().join("print.html")).expect("print.html");
     let mut at = 0;
-    for ch in &course().chapters {
-        let heading = format!("Chapter {}: {}", ch.number, html::escape(&ch.title));
+    for page in course().reading_order() {
+        let heading = match page {
+            course::Page::Chapter(ch) => {
+                format!("Chapter {}: {}", ch.number, html::escape(&ch.title))
+            }
+            course::Page::Opening(_, o) => html::escape(&o.title),
+        };
         let found = print[at..]
             .find(&heading)
             .unwrap_or_else(|| panic!("print.html lacks {heading:?} after the previous chapter"));
@@ -505,8 +621,13 @@ fn figure_check_catches_drift() {
     for (name, svg) in &expected[1..] {
         fs::write(dir.join(name), svg).expect("fixture figure");
     }
-    let edited = expected[1].1.replace("install a phone", "buy a phone");
-    fs::write(dir.join(&expected[1].0), edited).expect("fixture figure");
+    let first = expected
+        .iter()
+        .find(|(name, _)| name == "sequence-01.svg")
+        .expect("chapter 1 has a figure");
+    let edited = first.1.replace("install a phone", "buy a phone");
+    assert_ne!(edited, first.1, "the fixture really edits the figure");
+    fs::write(dir.join(&first.0), edited).expect("fixture figure");
     fs::write(dir.join("sequence-99.svg"), "<svg/>").expect("fixture figure");
     let problems = figure_problems(&dir, &expected);
     assert_eq!(problems.len(), 3, "{problems:#?}");
@@ -619,8 +740,9 @@ fn figure_highlight_follows_the_syscalls() {
     }
 }
 
-/// Every chapter page and the introduction show their figure, with alt text
-/// long enough to describe it.
+/// Every chapter page and the introduction show their figure, and each
+/// part's opening page every sequence's overview, with alt text long
+/// enough to describe it.
 #[test]
 fn pages_show_their_figure_with_alt_text() {
     let mut pages = vec![(
@@ -632,6 +754,12 @@ fn pages_show_their_figure_with_alt_text() {
             workspace_root().join(ch.book_page()),
             format!("images/sequence-{:02}.svg", ch.number),
         ));
+    }
+    // A part's opening page shows every kind of line side by side.
+    for page in course().parts.iter().filter_map(|p| p.opening_page()) {
+        for (image, _) in figures::overviews() {
+            pages.push((workspace_root().join(&page), format!("images/{image}")));
+        }
     }
     for (path, image) in pages {
         let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -646,12 +774,17 @@ fn pages_show_their_figure_with_alt_text() {
     }
 }
 
-/// The introduction links every chapter's page, by its course.toml title.
+/// The introduction links every page of the course, by its course.toml
+/// title: `[N: Title](NN-slug.md)` for a chapter, `[Title](part-N-slug.md)`
+/// for a part's opening page.
 #[test]
 fn introduction_links_every_chapter() {
     let intro = fs::read_to_string(book_dir().join("src/README.md")).expect("README.md");
-    for ch in &course().chapters {
-        let link = format!("[{}: {}]({}.md)", ch.number, ch.title, ch.id());
+    for page in course().reading_order() {
+        let link = match page {
+            course::Page::Chapter(ch) => format!("[{}: {}]({}.md)", ch.number, ch.title, ch.id()),
+            course::Page::Opening(..) => format!("[{}]({}.md)", page.title(), page.id()),
+        };
         assert!(
             intro.contains(&link),
             "the introduction should link {link} (title as in course.toml)"
@@ -659,8 +792,8 @@ fn introduction_links_every_chapter() {
     }
 }
 
-/// The teachers' page times each chapter as course.toml does, and its total
-/// is their sum.
+/// The teachers' page times each page as course.toml does (every chapter,
+/// and each part's opening page), and its total is their sum.
 #[test]
 fn teacher_timing_matches_the_course() {
     let page = fs::read_to_string(book_dir().join("src/teachers.md")).expect("teachers.md");
@@ -669,8 +802,8 @@ fn teacher_timing_matches_the_course() {
 }
 
 /// Disagreements between the timing table in `page` and course.toml. A row
-/// is `| [N. Title](NN-slug.md) | M min | ...`, and the total row is
-/// `| **total** | **T min** | ...`.
+/// is `| [Title](page.md) | M min | ...` (a chapter's title is `N. Title`),
+/// and the total row is `| **total** | **T min** | ...`.
 fn timing_problems(page: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let rows: Vec<Vec<&str>> = page
@@ -679,24 +812,28 @@ fn timing_problems(page: &str) -> Vec<String> {
         .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
         .collect();
     let mut total = 0;
-    for ch in &course().chapters {
-        total += ch.minutes;
-        let link = format!("]({}.md)", ch.id());
+    for p in course().reading_order() {
+        total += p.minutes();
+        let link = format!("]({}.md)", p.id());
         let timed: Vec<&Vec<&str>> = rows
             .iter()
             .filter(|r| r.len() > 1 && r[0].contains(&link) && r[1].ends_with(" min"))
             .collect();
+        let name = match p {
+            course::Page::Chapter(ch) => format!("chapter {}", ch.number),
+            course::Page::Opening(..) => format!("the page {}", p.id()),
+        };
         match timed.as_slice() {
-            [row] if row[1] == format!("{} min", ch.minutes) => {}
+            [row] if row[1] == format!("{} min", p.minutes()) => {}
             [row] => problems.push(format!(
-                "chapter {} is timed {:?}, course.toml says {} min",
-                ch.number, row[1], ch.minutes
+                "{name} is timed {:?}, course.toml says {} min",
+                row[1],
+                p.minutes()
             )),
             _ => problems.push(format!(
-                "chapter {} needs exactly one timing row `| [..]({}.md) | {} min |`",
-                ch.number,
-                ch.id(),
-                ch.minutes
+                "{name} needs exactly one timing row `| [..]({}.md) | {} min |`",
+                p.id(),
+                p.minutes()
             )),
         }
     }
@@ -704,7 +841,7 @@ fn timing_problems(page: &str) -> Vec<String> {
     match rows.iter().find(|r| r.first() == Some(&"**total**")) {
         Some(r) if r.get(1) == Some(&want.as_str()) => {}
         Some(r) => problems.push(format!(
-            "the total says {:?}, the chapters add up to {want}",
+            "the total says {:?}, the pages add up to {want}",
             r.get(1)
         )),
         None => problems.push(format!("no `| **total** | {want} |` row")),
@@ -712,8 +849,8 @@ fn timing_problems(page: &str) -> Vec<String> {
     problems
 }
 
-/// The timing check catches a chapter timed differently, a missing chapter
-/// and a wrong total.
+/// The timing check catches a chapter timed differently, a missing page
+/// (chapter or opening) and a wrong total.
 #[test]
 fn timing_check_catches_a_stale_page() {
     let first = &course().chapters[0];
@@ -728,8 +865,8 @@ fn timing_check_catches_a_stale_page() {
     assert!(problems[0].contains("chapter 1 is timed"), "{problems:#?}");
     assert_eq!(
         problems.len(),
-        course().chapters.len() + 1,
-        "every other chapter is missing and the total is wrong: {problems:#?}"
+        course().reading_order().len() + 1,
+        "every other page is missing and the total is wrong: {problems:#?}"
     );
 }
 
@@ -748,6 +885,104 @@ fn teacher_page_names_real_failure_ids() {
         problems.is_empty(),
         "teachers.md names failure ids no self-check reports:\n{}",
         problems.join("\n")
+    );
+}
+
+/// The teachers' mistakes follow course.toml: under "## What students get
+/// wrong", a section per page in reading order (`### N. Title` for a
+/// chapter, `### Title` for a part's opening page), each chapter's naming
+/// at least one id, and every id it names one that course.toml's claims
+/// for that chapter list as catching a mistake (an opening page's section
+/// may name its part's chapters' ids).
+#[test]
+fn teacher_mistakes_follow_the_course() {
+    let page = fs::read_to_string(book_dir().join("src/teachers.md")).expect("teachers.md");
+    let problems = mistake_problems(&page);
+    assert!(problems.is_empty(), "teachers.md:\n{}", problems.join("\n"));
+}
+
+fn mistake_problems(page: &str) -> Vec<String> {
+    let Some(start) = page.find("## What students get wrong") else {
+        return vec!["no `## What students get wrong` section".into()];
+    };
+    let body = &page[start..];
+    let body = &body[..body[1..].find("\n## ").map_or(body.len(), |i| i + 1)];
+    let claimed = |number: u32| -> Vec<&String> {
+        course()
+            .chapter(number)
+            .map(|ch| ch.claims.iter().flat_map(|c| &c.caught_by).collect())
+            .unwrap_or_default()
+    };
+    let mut problems = Vec::new();
+    let mut at = 0;
+    for p in course().reading_order() {
+        let (heading, allowed): (String, Vec<u32>) = match p {
+            course::Page::Chapter(ch) => (
+                format!("\n### {}. {}\n", ch.number, ch.title),
+                vec![ch.number],
+            ),
+            course::Page::Opening(part, _) => (
+                format!("\n### {}\n", p.title()),
+                course()
+                    .chapters
+                    .iter()
+                    .filter(|c| c.part == part.number)
+                    .map(|c| c.number)
+                    .collect(),
+            ),
+        };
+        let Some(found) = body[at..].find(&heading).map(|i| i + at) else {
+            problems.push(format!(
+                "no {:?} section after the one before it",
+                heading.trim()
+            ));
+            continue;
+        };
+        let rest = &body[found + heading.len()..];
+        let section = &rest[..rest.find("\n### ").unwrap_or(rest.len())];
+        let ids = failure_ids(section);
+        if matches!(p, course::Page::Chapter(_)) && ids.is_empty() {
+            problems.push(format!("{:?} names no failure id", heading.trim()));
+        }
+        for id in ids {
+            let owner: u32 = id[2..4].parse().expect("failure_ids keeps two digits");
+            if !allowed.contains(&owner) || !claimed(owner).contains(&&id) {
+                problems.push(format!(
+                    "{:?} names {id}, which no claim of {} in course.toml lists",
+                    heading.trim(),
+                    match allowed.as_slice() {
+                        [one] => format!("chapter {one}"),
+                        _ => "its part's chapters".to_string(),
+                    }
+                ));
+            }
+        }
+        at = found;
+    }
+    problems
+}
+
+/// The mistakes check catches a missing section, an id of another chapter
+/// and an id course.toml's claims don't list.
+#[test]
+fn mistakes_check_catches_a_stale_page() {
+    let ch = &course().chapters[0];
+    let page = format!(
+        "## What students get wrong\n\n### {}. {}\n\n- (`ch02.made-up-number`) and (`ch01.no-such-mistake`)\n",
+        ch.number, ch.title
+    );
+    let problems = mistake_problems(&page);
+    assert!(
+        problems.iter().any(|p| p.contains("ch02.made-up-number")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("ch01.no-such-mistake")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("no \"### 2.")),
+        "{problems:#?}"
     );
 }
 
@@ -801,13 +1036,34 @@ fn failure_id_check_catches_a_stale_page() {
 
 /// Every session plan on the teachers' page fits its time: each table under
 /// "### A plan" takes the chapters in order, each exactly once, and each
-/// session's chapter minutes (from course.toml) and time left add up to its
+/// session's chapter minutes (from course.toml, a part's opening page
+/// counted with the part's first chapter) and time left add up to its
 /// length, with at least ten minutes left for a break.
 #[test]
 fn teacher_session_plans_fit_their_time() {
     let page = fs::read_to_string(book_dir().join("src/teachers.md")).expect("teachers.md");
     let problems = plan_problems(&page);
     assert!(problems.is_empty(), "teachers.md:\n{}", problems.join("\n"));
+}
+
+/// The minutes of chapters `first` to `last` in class: their own, and the
+/// opening page of any part whose first chapter is among them (a session
+/// reads the opening before that chapter).
+fn session_minutes(first: u32, last: u32) -> u32 {
+    let mut sum = 0;
+    let mut opening = 0;
+    for page in course().reading_order() {
+        match page {
+            course::Page::Opening(..) => opening = page.minutes(),
+            course::Page::Chapter(ch) => {
+                if (first..=last).contains(&ch.number) {
+                    sum += ch.minutes + opening;
+                }
+                opening = 0;
+            }
+        }
+    }
+    sum
 }
 
 /// Disagreements between the plan tables in `page` and course.toml. A row is
@@ -875,12 +1131,7 @@ fn plan_problems(page: &str) -> Vec<String> {
                     "chapters {first} to {last}, but chapter {next} comes next"
                 )));
             }
-            let sum: u32 = course()
-                .chapters
-                .iter()
-                .filter(|c| (first..=last).contains(&c.number))
-                .map(|c| c.minutes)
-                .sum();
+            let sum = session_minutes(first, last);
             if taken != sum {
                 problems.push(say(format!(
                     "says its chapters take {taken} min, course.toml says {sum} min"

@@ -2,7 +2,7 @@
 //! one source of truth; everything else must match it).
 #![forbid(unsafe_code)]
 
-use dialtone_kit::course::{course, workspace_root, Course, COURSE_TOML};
+use dialtone_kit::course::{course, workspace_root, Course, Page, COURSE_TOML};
 use std::fs;
 
 fn read(rel: impl AsRef<std::path::Path>) -> String {
@@ -210,4 +210,88 @@ fn every_claim_is_checked_and_proven() {
             }
         }
     }
+}
+
+/// Each part's opening page (`[part.opening]` in course.toml) has a slug,
+/// a page in the book, words and a time, and a name no chapter has.
+#[test]
+fn every_opening_page_exists() {
+    let chapters: Vec<String> = course().chapters.iter().map(|c| c.id()).collect();
+    for part in &course().parts {
+        let (Some(o), Some(id), Some(page)) =
+            (&part.opening, part.opening_id(), part.opening_page())
+        else {
+            continue;
+        };
+        assert!(
+            !o.slug.is_empty() && o.slug.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "part {}: opening slug {:?}",
+            part.number,
+            o.slug
+        );
+        assert!(
+            !o.title.trim().is_empty() && !o.lesson.trim().is_empty() && o.minutes > 0,
+            "part {}: the opening page needs a title, a lesson and minutes",
+            part.number
+        );
+        assert!(!chapters.contains(&id), "{id} is a chapter's name too");
+        assert!(
+            workspace_root().join(&page).exists(),
+            "part {}'s opening page {} is missing",
+            part.number,
+            page.display()
+        );
+    }
+}
+
+/// The README's chapter table lists every part and page in the course's
+/// reading order: a `| **Part N: Title** |` row where each part starts, a
+/// `| *Title* |` row for its opening page, and `| N. Title |` per chapter.
+#[test]
+fn readme_table_follows_the_course() {
+    let readme = read("README.md");
+    let problems = readme_problems(&readme);
+    assert!(problems.is_empty(), "README.md:\n{}", problems.join("\n"));
+}
+
+fn readme_problems(readme: &str) -> Vec<String> {
+    let mut wanted = Vec::new();
+    let mut part = None;
+    for page in course().reading_order() {
+        if part != Some(page.part()) {
+            part = Some(page.part());
+            let heading = course().part(page.part()).map(|p| p.heading());
+            wanted.push(format!("| **{}** |", heading.unwrap_or_default()));
+        }
+        wanted.push(match page {
+            Page::Chapter(ch) => format!("| {}. {} |", ch.number, ch.title),
+            Page::Opening(..) => format!("| *{}* |", page.title()),
+        });
+    }
+    let mut problems = Vec::new();
+    let mut at = 0;
+    for row in wanted {
+        match readme[at..].find(&format!("\n{row}")) {
+            Some(i) => at += i + 1,
+            None => problems.push(format!("no row starting {row:?} after the one before it")),
+        }
+    }
+    problems
+}
+
+/// The README check catches a part's row left out and a chapter out of order.
+#[test]
+fn readme_check_catches_a_stale_table() {
+    let readme = read("README.md");
+    let last = course().parts.last().expect("a part");
+    let dropped = readme.replace(&format!("| **{}** |", last.heading()), "| gone |");
+    assert!(!readme_problems(&dropped).is_empty());
+    let first = &course().chapters[0];
+    let row = format!("\n| {}. {} |", first.number, first.title);
+    let moved = readme.replacen(&row, "\n| moved |", 1) + &row;
+    assert!(
+        readme_problems(&moved).iter().any(|p| p.contains("| 2. ")),
+        "{:?}",
+        readme_problems(&moved)
+    );
 }

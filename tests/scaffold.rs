@@ -1,5 +1,6 @@
 //! `cargo xtask new-chapter` really starts a chapter: on a scratch copy of
-//! the course, `cargo xtask new-chapter demo --title Demo --part 1` writes
+//! the course, `cargo xtask new-chapter demo --title Demo --part N` (the
+//! last part, after the course's last chapter) writes
 //! only new files and the entries it promises; then the new chapter's
 //! integrity tests pass, the course and book checks accept it, its untouched
 //! starter fails its self-check with its own hint, and its solution passes.
@@ -99,6 +100,7 @@ fn fresh_course() -> PathBuf {
 /// What the tool may change in files that were there before it ran.
 const ENTRIES: &[&str] = &[
     "Cargo.toml",
+    "README.md",
     "Cargo.lock",
     "course.toml",
     "tests/chapters.rs",
@@ -107,20 +109,45 @@ const ENTRIES: &[&str] = &[
     "book/src/teachers.md",
 ];
 
+/// The chapter the tool starts: the next number after course.toml's last
+/// chapter, in the course's last part (Part III has an opening page, so the
+/// sidebar, the README's table and the teachers' page are edited under a
+/// part that starts with a page that isn't a chapter).
+struct Demo {
+    /// `12`: what `--snapshots chapter` and the module filter use.
+    nn: String,
+    part: String,
+}
+
+fn demo() -> Demo {
+    let course = dialtone_kit::course::Course::parse(
+        &std::fs::read_to_string(this_course().join("course.toml")).expect("course.toml"),
+    )
+    .expect("course.toml parses");
+    Demo {
+        nn: format!("{:02}", course.chapters.len() + 1),
+        part: course.parts.last().expect("a part").number.to_string(),
+    }
+}
+
 /// The new files the tool must write (folders count as their files).
-const NEW: &[&str] = &[
-    "chapters/09-demo/",
-    "solutions/09-demo/",
-    "tests/chapters/ch09.rs",
-    "tests/chapters/snapshots/ch09-starter.snap",
-    "tests/chapters/snapshots/ch09-transcript.snap",
-    "book/src/09-demo.md",
-    "book/src/images/sequence-09.svg",
-];
+fn new_files(d: &Demo) -> Vec<String> {
+    let nn = &d.nn;
+    vec![
+        format!("chapters/{nn}-demo/"),
+        format!("solutions/{nn}-demo/"),
+        format!("tests/chapters/ch{nn}.rs"),
+        format!("tests/chapters/snapshots/ch{nn}-starter.snap"),
+        format!("tests/chapters/snapshots/ch{nn}-transcript.snap"),
+        format!("book/src/{nn}-demo.md"),
+        format!("book/src/images/sequence-{nn}.svg"),
+    ]
+}
 
 #[test]
 fn new_chapter_passes_at_once_with_its_starter_failing() {
     let course = fresh_course();
+    let d = demo();
     refuses_bad_input_in_one_line(&course);
     let (ran, text) = cargo(
         &course,
@@ -131,26 +158,27 @@ fn new_chapter_passes_at_once_with_its_starter_failing() {
             "--title",
             "Demo",
             "--part",
-            "1",
+            &d.part,
             "--snapshots",
             "chapter",
         ],
     );
     assert_eq!(ran.code(), Some(0), "cargo xtask new-chapter:\n{text}");
-    only_new_files_and_the_entries(&course);
-    its_tests_and_the_course_checks_pass(&course);
-    its_starter_fails_and_its_solution_passes(&course);
+    only_new_files_and_the_entries(&course, &d);
+    its_tests_and_the_course_checks_pass(&course, &d);
+    its_starter_fails_and_its_solution_passes(&course, &d);
     std::fs::remove_dir_all(&course).expect("the scratch copy can be removed");
 }
 
 /// `git status` shows the new files and the entries, and nothing else.
-fn only_new_files_and_the_entries(course: &Path) {
+fn only_new_files_and_the_entries(course: &Path, d: &Demo) {
+    let new = new_files(d);
     let status = git(course, &["status", "--porcelain", "--untracked-files=all"]);
     for line in status.lines() {
         let (state, path) = line.split_at(3);
         let allowed = match state.trim() {
             "M" => ENTRIES.contains(&path),
-            "??" => NEW
+            "??" => new
                 .iter()
                 .any(|n| path == *n || (n.ends_with('/') && path.starts_with(n))),
             _ => false,
@@ -160,14 +188,15 @@ fn only_new_files_and_the_entries(course: &Path) {
             "the tool touched {path} ({state}); git status:\n{status}"
         );
     }
-    for new in NEW {
+    for file in &new {
         assert!(
-            status.contains(new),
-            "{new} was not written; git status:\n{status}"
+            status.contains(file.as_str()),
+            "{file} was not written; git status:\n{status}"
         );
     }
     for entry in [
         "Cargo.toml",
+        "README.md",
         "course.toml",
         "tests/chapters.rs",
         "book/src/SUMMARY.md",
@@ -182,8 +211,9 @@ fn only_new_files_and_the_entries(course: &Path) {
 /// The new chapter's integrity tests, with CI's rules (a missing or changed
 /// snapshot fails; a wrong answer must get its own verdict), the course's
 /// and the book's checks, and `cargo fmt --check`.
-fn its_tests_and_the_course_checks_pass(course: &Path) {
-    let (ran, text) = cargo(course, &["test", "--test", "chapters", "--", "ch09::"]);
+fn its_tests_and_the_course_checks_pass(course: &Path, d: &Demo) {
+    let module = format!("ch{}::", d.nn);
+    let (ran, text) = cargo(course, &["test", "--test", "chapters", "--", &module]);
     assert_eq!(
         ran.code(),
         Some(0),
@@ -196,19 +226,17 @@ fn its_tests_and_the_course_checks_pass(course: &Path) {
     assert_eq!(ran.code(), Some(0), "the new files are formatted:\n{text}");
 }
 
-/// The learner's view: `cargo test -p ch09-demo` fails on the untouched
+/// The learner's view: `cargo test -p chNN-demo` fails on the untouched
 /// starter with its function and its hint, and passes with the solution.
-fn its_starter_fails_and_its_solution_passes(course: &Path) {
-    let (ran, text) = cargo(course, &["test", "-p", "ch09-demo"]);
+fn its_starter_fails_and_its_solution_passes(course: &Path, d: &Demo) {
+    let package = format!("ch{}-demo", d.nn);
+    let (ran, text) = cargo(course, &["test", "-p", &package]);
     assert_ne!(ran.code(), Some(0), "the untouched starter passed:\n{text}");
     assert!(
         text.contains("get_a_phone") && text.contains("call nix's socket() with the IPv4 family"),
         "the starter's failure should name its function and carry its hint:\n{text}"
     );
-    let (ran, text) = cargo(
-        course,
-        &["test", "-p", "ch09-demo", "--features", "solution"],
-    );
+    let (ran, text) = cargo(course, &["test", "-p", &package, "--features", "solution"]);
     assert_eq!(ran.code(), Some(0), "the solution's self-check:\n{text}");
     assert!(
         text.contains("test your_phone_is_an_ipv4_stream_socket ... ok"),
@@ -219,6 +247,8 @@ fn its_starter_fails_and_its_solution_passes(course: &Path) {
 /// The tool refuses, in one line, a slug it can't use, a slug taken and a
 /// part that doesn't exist; `git status` afterwards proves it wrote nothing.
 fn refuses_bad_input_in_one_line(course: &Path) {
+    // A part course.toml doesn't have yet.
+    let new_part = (demo().part.parse::<u32>().expect("a part number") + 1).to_string();
     for (args, says) in [
         (
             vec!["Demo!", "--title", "Demo", "--part", "1"],
@@ -229,7 +259,7 @@ fn refuses_bad_input_in_one_line(course: &Path) {
             "already has the slug",
         ),
         (
-            vec!["postcards", "--title", "Postcards", "--part", "3"],
+            vec!["unheard-of", "--title", "Unheard of", "--part", &new_part],
             "--part-title",
         ),
     ] {

@@ -33,6 +33,25 @@ pub struct Course {
 pub struct Part {
     pub number: u32,
     pub title: String,
+    /// The page that opens the part, before its first chapter: the ideas
+    /// every chapter of the part shares (Part III's "The family of
+    /// addresses"). A part without one starts with its first chapter.
+    #[serde(default)]
+    pub opening: Option<Opening>,
+}
+
+/// A part's opening page: a page of the book, not a chapter (no crate, no
+/// exercise, no self-check), but timed like one and listed wherever the
+/// course lists its pages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Opening {
+    pub slug: String,
+    pub title: String,
+    /// One sentence: what a reader should leave the page with.
+    pub lesson: String,
+    /// A class's time for the page.
+    pub minutes: u32,
 }
 
 impl Part {
@@ -42,6 +61,60 @@ impl Part {
             .get((self.number as usize).wrapping_sub(1))
             .map_or_else(|| self.number.to_string(), |r| r.to_string());
         format!("Part {numeral}")
+    }
+
+    /// `Part III: Other kinds of phone`: the part's heading in the book's
+    /// sidebar, the operator's board and the README's table.
+    pub fn heading(&self) -> String {
+        format!("{}: {}", self.label(), self.title)
+    }
+
+    /// `part-3-family-of-addresses`: the opening page's name in the book.
+    pub fn opening_id(&self) -> Option<String> {
+        let o = self.opening.as_ref()?;
+        Some(format!("part-{}-{}", self.number, o.slug))
+    }
+
+    /// The opening page, relative to the workspace root.
+    pub fn opening_page(&self) -> Option<PathBuf> {
+        Some(Path::new("book/src").join(format!("{}.md", self.opening_id()?)))
+    }
+}
+
+/// One page of the course's reading order: a part's opening or a chapter.
+#[derive(Debug, Clone, Copy)]
+pub enum Page<'c> {
+    Opening(&'c Part, &'c Opening),
+    Chapter(&'c Chapter),
+}
+
+impl Page<'_> {
+    /// The page's file name in the book without `.md`: `05-pick-up`,
+    /// `part-3-family-of-addresses`.
+    pub fn id(&self) -> String {
+        match self {
+            Page::Opening(part, _) => part.opening_id().unwrap_or_default(),
+            Page::Chapter(ch) => ch.id(),
+        }
+    }
+    pub fn title(&self) -> &str {
+        match self {
+            Page::Opening(_, o) => &o.title,
+            Page::Chapter(ch) => &ch.title,
+        }
+    }
+    pub fn minutes(&self) -> u32 {
+        match self {
+            Page::Opening(_, o) => o.minutes,
+            Page::Chapter(ch) => ch.minutes,
+        }
+    }
+    /// The part the page belongs to.
+    pub fn part(&self) -> u32 {
+        match self {
+            Page::Opening(part, _) => part.number,
+            Page::Chapter(ch) => ch.part,
+        }
     }
 }
 
@@ -147,6 +220,27 @@ impl Course {
 
     pub fn part(&self, number: u32) -> Option<&Part> {
         self.parts.iter().find(|p| p.number == number)
+    }
+
+    /// Every page in the order a reader meets it: the chapters in course
+    /// order, each part's opening page just before the part's first
+    /// chapter. The book's sidebar, its "next" arrows, the teachers' page
+    /// and the browser test all follow this one order.
+    pub fn reading_order(&self) -> Vec<Page<'_>> {
+        let mut pages = Vec::new();
+        let mut opened = Vec::new();
+        for ch in &self.chapters {
+            if !opened.contains(&ch.part) {
+                opened.push(ch.part);
+                if let Some(part) = self.part(ch.part) {
+                    if let Some(o) = &part.opening {
+                        pages.push(Page::Opening(part, o));
+                    }
+                }
+            }
+            pages.push(Page::Chapter(ch));
+        }
+        pages
     }
 }
 

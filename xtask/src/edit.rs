@@ -87,26 +87,28 @@ pub fn chapters_rs(text: &str, e: &Entry) -> Result<String, String> {
     )
 }
 
-/// Is `line` a sidebar link to a chapter page (`- [Title](NN-slug.md)`)?
-fn is_chapter_link(line: &str) -> bool {
+/// Is `line` a sidebar entry for a page (`- [Title](NN-slug.md)`, or a
+/// part's opening page `- [Title](part-3-slug.md)`)?
+fn is_page_link(line: &str) -> bool {
     let Some(rest) = line.strip_prefix("- [") else {
         return false;
     };
-    let Some((_, target)) = rest.split_once("](") else {
-        return false;
-    };
-    target.len() > 3 && target.as_bytes()[..2].iter().all(u8::is_ascii_digit)
+    rest.split_once("](")
+        .is_some_and(|(_, target)| target.len() > 4 && target.ends_with(".md)"))
 }
 
-/// The sidebar line, after the last chapter's. Chapters are numbered in
+/// The sidebar line, after the last page's (a chapter's, or the opening
+/// page of a part that has no chapter yet). Chapters are numbered in
 /// course order, so a chapter of an earlier part still comes last: it gets
 /// its part's heading again (mdBook allows a part title more than once).
 pub fn summary(text: &str, e: &Entry) -> Result<String, String> {
-    let link = format!("- [{}]({}.md)\n", e.title, e.id);
+    // The number is written in (book.toml turns mdBook's own off, which
+    // would count an opening page as a chapter).
+    let link = format!("- [{}. {}]({}.md)\n", e.number, e.title, e.id);
     let lines: Vec<&str> = text.lines().collect();
     let last_link = lines
         .iter()
-        .rposition(|l| is_chapter_link(l))
+        .rposition(|l| is_page_link(l))
         .ok_or("book/src/SUMMARY.md lists no chapter to add the new one after")?;
     let heading = lines[..last_link]
         .iter()
@@ -120,11 +122,49 @@ pub fn summary(text: &str, e: &Entry) -> Result<String, String> {
     };
     after_last_line(
         text,
-        is_chapter_link,
+        is_page_link,
         &lines,
         "book/src/SUMMARY.md",
         "chapter link",
     )
+}
+
+/// Is `line` a row of the README's table for a chapter (`| 9. Title |`),
+/// a part (`| **Part III: ...** |`) or a part's opening page (`| *Title* |`)?
+fn is_readme_row(line: &str) -> bool {
+    let Some(cell) = line.strip_prefix("| ") else {
+        return false;
+    };
+    let numbered = cell
+        .split_once(". ")
+        .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    numbered || cell.starts_with('*')
+}
+
+/// The README's chapter table: the chapter's row after the last row, under
+/// a new `| **Part N: Title** | | |` row when the part isn't the last one's.
+pub fn readme(text: &str, e: &Entry) -> Result<String, String> {
+    let row = format!(
+        "| {}. {} | {} | `socket()` |\n",
+        e.number, e.title, e.analogy
+    );
+    let part_row = format!("| **{}** |", e.part_heading);
+    let lines: Vec<&str> = text.lines().collect();
+    let last = lines
+        .iter()
+        .rposition(|l| is_readme_row(l))
+        .ok_or("README.md has no chapter row to add the new one after")?;
+    let part = lines[..=last]
+        .iter()
+        .rfind(|l| l.starts_with("| **"))
+        .copied()
+        .unwrap_or_default();
+    let rows = if part.starts_with(&part_row) {
+        row
+    } else {
+        format!("{part_row} | |\n{row}")
+    };
+    after_last_line(text, is_readme_row, &rows, "README.md", "chapter row")
 }
 
 /// Is `line` a table row whose last cell links a chapter page?
@@ -288,14 +328,14 @@ mod tests {
         let out = summary(text, &entry()).unwrap();
         assert!(
             out.contains(
-                "- [Eight](08-eight.md)\n\n# Part I: Making a call\n\n- [Demo](09-demo.md)\n\n---"
+                "- [Eight](08-eight.md)\n\n# Part I: Making a call\n\n- [9. Demo](09-demo.md)\n\n---"
             ),
             "{out}"
         );
         let same_part = "# Part I: Making a call\n\n- [One](01-one.md)\n\n---\n";
         let out = summary(same_part, &entry()).unwrap();
         assert!(
-            out.contains("- [One](01-one.md)\n- [Demo](09-demo.md)\n\n---"),
+            out.contains("- [One](01-one.md)\n- [9. Demo](09-demo.md)\n\n---"),
             "{out}"
         );
     }
@@ -314,6 +354,41 @@ mod tests {
             "{out}"
         );
         assert!(out.ends_with("- a (`ch01.a`)\n\n### 9. Demo\n\n- **Postcards for a call** (`ch09.wrong-type`): `SockType::Datagram`\n  where `SockType::Stream` was meant.\n- **The wrong network** (`ch09.not-ipv4`): `AddressFamily::Inet6` for `Inet`.\n"), "{out}");
+    }
+
+    /// A part whose opening page is its only entry so far takes the new
+    /// chapter after that page, under its heading, not a second heading.
+    #[test]
+    fn a_chapter_follows_its_parts_opening_page() {
+        let text = "# Part I: Making a call\n\n- [Dial](04-dial.md)\n\n# Part II: Talk\n\n- [Before](part-2-before.md)\n\n---\n";
+        let mut e = entry();
+        e.part_heading = "Part II: Talk".into();
+        let out = summary(text, &e).unwrap();
+        assert!(
+            out.contains(
+                "# Part II: Talk\n\n- [Before](part-2-before.md)\n- [9. Demo](09-demo.md)\n\n---"
+            ),
+            "{out}"
+        );
+        assert_eq!(out.matches("# Part II").count(), 1, "{out}");
+    }
+
+    #[test]
+    fn the_readme_gets_a_row_under_its_part() {
+        let text = "| chapter | words | calls |\n|---|---|---|\n| **Part I: Making a call** | | |\n| 1. One | a | `x` |\n| **Part II: Talk** | | |\n| *Before* | b | `y` |\n| 8. Eight | c | `z` |\n\nMore.\n";
+        let out = readme(text, &entry()).unwrap();
+        assert!(
+            out.contains("| 8. Eight | c | `z` |\n| **Part I: Making a call** | | |\n| 9. Demo | get a phone of your own | `socket()` |\n\nMore."),
+            "{out}"
+        );
+        let mut e = entry();
+        e.part_heading = "Part II: Talk".into();
+        let out = readme(text, &e).unwrap();
+        assert!(
+            out.contains("| 8. Eight | c | `z` |\n| 9. Demo | get a phone of your own | `socket()` |\n\nMore."),
+            "{out}"
+        );
+        assert!(readme("no table\n", &e).is_err());
     }
 
     #[test]

@@ -134,7 +134,7 @@ pub fn run(root: &Path, args: &Args) -> Result<(), String> {
         title: &chapter.title,
         analogy: &chapter.analogy,
         minutes: chapter.minutes,
-        part_heading: format!("{}: {}", part.label(), part.title),
+        part_heading: part.heading(),
     };
     make_entries(root, &e)?;
     chores::figures(root)?;
@@ -297,8 +297,9 @@ type EditFn = fn(&str, &Entry) -> Result<String, String>;
 
 /// The lists that name every chapter: each gets the new chapter's line.
 fn make_entries(root: &Path, e: &Entry) -> Result<(), String> {
-    let edits: [(&str, EditFn); 5] = [
+    let edits: [(&str, EditFn); 6] = [
         ("Cargo.toml", edit::cargo_toml),
+        ("README.md", edit::readme),
         ("tests/chapters.rs", edit::chapters_rs),
         ("book/src/SUMMARY.md", edit::summary),
         ("book/src/README.md", edit::introduction),
@@ -351,7 +352,7 @@ fn report(root: &Path, e: &Entry, written: &[String]) {
         println!("  {path}");
     }
     println!("Entries made: course.toml, Cargo.toml (dev-dependency), tests/chapters.rs (mod),");
-    println!("  book/src/SUMMARY.md, book/src/README.md, book/src/teachers.md,");
+    println!("  README.md, book/src/SUMMARY.md, book/src/README.md, book/src/teachers.md,");
     println!("  book/src/images/sequence-{:02}.svg", e.number);
     println!(
         "\nNext: `cargo test -p {}` (the starter fails with its hint), then",

@@ -15,8 +15,13 @@ use std::time::{Duration, Instant};
 
 /// What the course says the book must contain.
 pub struct Expect {
-    /// Every chapter's page and title, in course order.
+    /// Every page and its sidebar label, in the course's reading order: each
+    /// chapter ("9. Postcards"), and each part's opening page before the
+    /// part's chapters.
     pub chapters: Vec<(String, String)>,
+    /// Each part's sidebar heading (`Part III: Other kinds of phone`) and
+    /// the first page under it, in course order.
+    pub parts: Vec<(String, String)>,
     /// A word to search for, and the page it must find.
     pub search: (String, String),
 }
@@ -158,8 +163,9 @@ async fn open(client: &Client, url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The sidebar's links, in order, as (text, href).
-const SIDEBAR: &str = "return [...document.querySelectorAll('#mdbook-sidebar a[href]')].map(a => [a.textContent.trim(), a.getAttribute('href')]);";
+/// The sidebar's links and part headings, in order, as (text, href); a
+/// part heading has no href (an empty one here).
+const SIDEBAR: &str = "return [...document.querySelectorAll('#mdbook-sidebar a[href], #mdbook-sidebar li.part-title')].map(e => [e.textContent.trim(), e.getAttribute('href') || '']);";
 
 /// Every figure in the page's content: images (without mdBook's hidden
 /// zoomed copy) and inline SVGs (without the toolbar's icons).
@@ -191,6 +197,7 @@ pub async fn check_book(
     open(client, &base("index.html")).await?;
     let sidebar = sidebar(client).await?;
     check_sidebar(&sidebar, expect, &mut report.problems);
+    check_parts(&sidebar, expect, &mut report.problems);
 
     // Every page: the chapters the course expects, whatever else the sidebar
     // lists, and the print view.
@@ -274,6 +281,32 @@ async fn sidebar(client: &Client) -> Result<Vec<(String, String)>, String> {
             )
         })
         .collect())
+}
+
+/// Each part's heading is in the sidebar, in course order, with the part's
+/// first page the next page under it.
+pub fn check_parts(sidebar: &[(String, String)], expect: &Expect, problems: &mut Vec<String>) {
+    let mut at = 0;
+    for (heading, first) in &expect.parts {
+        let Some(h) = sidebar[at..]
+            .iter()
+            .position(|(text, href)| href.is_empty() && text == heading)
+            .map(|i| i + at)
+        else {
+            problems.push(format!(
+                "sidebar: the part heading {heading:?} is missing or out of order"
+            ));
+            continue;
+        };
+        let next_page = sidebar[h + 1..].iter().find(|(_, href)| !href.is_empty());
+        if next_page.map(|(_, href)| href.as_str()) != Some(first.as_str()) {
+            problems.push(format!(
+                "sidebar: under {heading:?} the first page is {}, not {first}",
+                next_page.map_or("nothing", |(_, href)| href.as_str())
+            ));
+        }
+        at = h + 1;
+    }
 }
 
 /// The sidebar lists every chapter, in course order.

@@ -28,7 +28,7 @@ mod driver;
 mod serve;
 
 use checks::{Expect, Report};
-use dialtone_kit::course::{course, workspace_root};
+use dialtone_kit::course::{course, workspace_root, Page};
 use mdbook_driver::book::BookItem;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -100,13 +100,32 @@ async fn run(chromium: &Path, chromedriver: &Path) -> Result<bool, String> {
         .map(|(_, t)| t.clone())
         .unwrap_or_default();
     let figure = format!("images/sequence-{:02}.svg", course().chapters[0].number);
+    // The postcards' overview, which only a part's opening page shows (if
+    // the course has one): the broken copy loses it too.
+    let overview = course()
+        .parts
+        .iter()
+        .find_map(|p| p.opening_id())
+        .map(|page| {
+            (
+                format!("{page}.html"),
+                "images/sequence-datagram.svg".to_string(),
+            )
+        });
+    let last_part = course()
+        .parts
+        .last()
+        .map(|p| p.heading())
+        .unwrap_or_default();
 
     let t = Instant::now();
     let good = build(&out.join("book"), None)?;
     let broken = build(&out.join("broken"), Some(&removed))?;
     let playground_page = format!("{}.html", course().chapters[0].id());
-    fs::remove_file(broken.join(&figure))
-        .map_err(|e| format!("breaking the copy: {figure}: {e}"))?;
+    for gone in std::iter::once(&figure).chain(overview.as_ref().map(|(_, f)| f)) {
+        fs::remove_file(broken.join(gone))
+            .map_err(|e| format!("breaking the copy: {gone}: {e}"))?;
+    }
     println!(
         "built the book and a broken copy in {:.1} s",
         t.elapsed().as_secs_f64()
@@ -152,10 +171,14 @@ async fn run(chromium: &Path, chromedriver: &Path) -> Result<bool, String> {
     let book_ok = report_book(&good_report, &shots);
     let caught = report_broken(
         &broken_report,
-        &removed,
-        &removed_title,
-        &figure,
-        &playground_page,
+        &Broken {
+            removed: &removed,
+            title: &removed_title,
+            figure: &figure,
+            overview: overview.as_ref(),
+            part: &last_part,
+            playground_page: &playground_page,
+        },
     );
     Ok(book_ok && caught)
 }
@@ -169,14 +192,36 @@ impl Drop for Scratch {
     }
 }
 
-/// From course.toml: the chapters in order, and that searching "accept"
-/// must find the first chapter whose syscalls include accept().
+/// From course.toml: the pages in reading order (each part's opening page
+/// before its chapters), each part's heading with the first page under it,
+/// and that searching "accept" must find the first chapter whose syscalls
+/// include accept().
 fn expectations() -> Result<Expect, String> {
-    let chapters: Vec<(String, String)> = course()
-        .chapters
+    let order = course().reading_order();
+    // A chapter's sidebar label carries its number ("9. Postcards"), which
+    // must be course.toml's: an opening page must not shift the count.
+    let chapters: Vec<(String, String)> = order
         .iter()
-        .map(|c| (format!("{}.html", c.id()), c.title.clone()))
+        .map(|p| {
+            let label = match p {
+                Page::Chapter(ch) => format!("{}. {}", ch.number, ch.title),
+                Page::Opening(..) => p.title().to_string(),
+            };
+            (format!("{}.html", p.id()), label)
+        })
         .collect();
+    let mut parts: Vec<(String, String)> = Vec::new();
+    let mut last = None;
+    for page in &order {
+        if last != Some(page.part()) {
+            last = Some(page.part());
+            let heading = course()
+                .part(page.part())
+                .map(|p| p.heading())
+                .ok_or("a chapter names a part course.toml doesn't list")?;
+            parts.push((heading, format!("{}.html", page.id())));
+        }
+    }
     let accept = course()
         .chapters
         .iter()
@@ -184,6 +229,7 @@ fn expectations() -> Result<Expect, String> {
         .ok_or("no chapter in course.toml lists accept among its syscalls")?;
     Ok(Expect {
         chapters,
+        parts,
         search: ("accept".into(), format!("{}.html", accept.id())),
     })
 }
@@ -195,8 +241,8 @@ const PLAYGROUND_BLOCK: &str =
     "\n```rust,mdbook-runnable\nfn main() {\n    println!(\"hello\");\n}\n```\n";
 
 /// Builds the book into `dir`; with `drop_page`, leaves that page out of
-/// the book (and so out of its sidebar and search index) and adds a
-/// runnable Rust block to chapter 1's page.
+/// the book (and so out of its sidebar and search index), leaves out the
+/// last part's heading, and adds a runnable Rust block to chapter 1's page.
 fn build(dir: &Path, drop_page: Option<&str>) -> Result<PathBuf, String> {
     let mut book = mdbook_driver::MDBook::load(workspace_root().join("book"))
         .map_err(|e| format!("mdBook can't load book/: {e:#}"))?;
@@ -204,6 +250,14 @@ fn build(dir: &Path, drop_page: Option<&str>) -> Result<PathBuf, String> {
     if let Some(page) = drop_page {
         let md = Path::new(page).with_extension("md");
         book.book.items.retain(|item| !matches!(item, BookItem::Chapter(ch) if ch.path.as_deref() == Some(md.as_path())));
+        let last_part = course()
+            .parts
+            .last()
+            .map(|p| p.heading())
+            .unwrap_or_default();
+        book.book
+            .items
+            .retain(|item| !matches!(item, BookItem::PartTitle(t) if *t == last_part));
         let first = PathBuf::from(format!("{}.md", course().chapters[0].id()));
         book.book.for_each_mut(|item| {
             if let BookItem::Chapter(ch) = item {
@@ -249,14 +303,31 @@ fn report_book(report: &Report, shots: &Path) -> bool {
     report.problems.is_empty()
 }
 
+/// What the broken copy breaks, for [`report_broken`].
+struct Broken<'a> {
+    /// The page left out, and its title.
+    removed: &'a str,
+    title: &'a str,
+    /// Chapter 1's figure, deleted.
+    figure: &'a str,
+    /// A part's opening page and the overview figure deleted from it.
+    overview: Option<&'a (String, String)>,
+    /// The part heading left out of the sidebar.
+    part: &'a str,
+    /// The page given a runnable block.
+    playground_page: &'a str,
+}
+
 /// The broken copy must fail every check its faults touch.
-fn report_broken(
-    report: &Report,
-    removed: &str,
-    title: &str,
-    figure: &str,
-    playground_page: &str,
-) -> bool {
+fn report_broken(report: &Report, broken: &Broken) -> bool {
+    let Broken {
+        removed,
+        title,
+        figure,
+        overview,
+        part,
+        playground_page,
+    } = *broken;
     let has = |prefix: &str, needle: &str| {
         report
             .problems
@@ -297,6 +368,20 @@ fn report_broken(
             format!("the next arrow skipping {removed}"),
         ),
     ];
+    let mut wanted = wanted.to_vec();
+    let part_heading = format!("{part:?}");
+    wanted.push((
+        "sidebar:",
+        part_heading.as_str(),
+        format!("the part heading {part:?} missing from the sidebar"),
+    ));
+    if let Some((page, image)) = overview {
+        wanted.push((
+            "figure:",
+            image.as_str(),
+            format!("the deleted {image} having no size on {page}"),
+        ));
+    }
     let mut all = true;
     for (prefix, needle, what) in wanted {
         if has(prefix, needle) {

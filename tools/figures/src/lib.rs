@@ -602,6 +602,28 @@ pub fn intro() -> String {
     )
 }
 
+/// The postcards' overview, nothing highlighted: Part III's opening page
+/// shows it beside the stream call's ([`intro`]), so the two sequences are
+/// seen side by side, drawn by the same code.
+pub fn datagram_intro() -> String {
+    svg_of(
+        Sequence::Datagram,
+        &Highlight::Nothing,
+        "The postcard sequence",
+        DATAGRAM_DESC,
+    )
+}
+
+/// Each sequence's overview figure, nothing highlighted, by file name under
+/// `book/src/images/`: the stream call (the introduction's) and the
+/// postcards. A part's opening page shows them all.
+pub fn overviews() -> Vec<(String, String)> {
+    vec![
+        ("sequence.svg".to_string(), intro()),
+        ("sequence-datagram.svg".to_string(), datagram_intro()),
+    ]
+}
+
 /// What the stream figure shows, for its description.
 const STREAM_DESC: &str = "The server installs a phone with socket(), gets a number with bind(), switches it on with listen() and picks up with accept(); the client installs a phone with socket() and dials with connect(); then both talk with read() and write() and hang up with close().";
 
@@ -646,10 +668,10 @@ pub fn chapter_in(sequence: Sequence, number: u32, highlight: &Highlight) -> Str
 }
 
 /// Every figure the book should have, by file name under
-/// `book/src/images/`: the introduction's and one per chapter of `course`,
+/// `book/src/images/`: the [`overviews`] and one per chapter of `course`,
 /// each lit as [`course_highlights`] says.
 pub fn book(course: &dialtone_kit::course::Course) -> Vec<(String, String)> {
-    let mut out = vec![("sequence.svg".to_string(), intro())];
+    let mut out = overviews();
     let calls: Vec<&[String]> = course.chapters.iter().map(|c| &c.syscalls[..]).collect();
     let lit = course_highlights(&calls);
     for (ch, highlight) in course.chapters.iter().zip(&lit) {

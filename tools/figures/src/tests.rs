@@ -139,19 +139,27 @@ fn every_figure_is_a_whole_svg_with_its_words_escaped() {
     }
 }
 
-/// The book's figures follow course.toml: one per chapter plus the
-/// introduction's, each chapter's lit.
+/// The book's figures follow course.toml: the overviews (nothing lit, the
+/// stream call's first: the introduction's), then one per chapter, each
+/// chapter's lit.
 #[test]
 fn the_book_has_a_figure_per_chapter() {
     let course = dialtone_kit::course::course();
     let figures = book(course);
-    assert_eq!(figures.len(), course.chapters.len() + 1);
+    let overviews = overviews();
+    assert_eq!(figures.len(), course.chapters.len() + overviews.len());
     assert_eq!(figures[0].0, "sequence.svg");
+    for (name, svg) in &figures[..overviews.len()] {
+        assert!(
+            lit_ids(svg).is_empty(),
+            "{name}: an overview lights nothing"
+        );
+    }
     assert!(
-        lit_ids(&figures[0].1).is_empty(),
-        "the introduction lights nothing"
+        figures[1].1.contains("dgram-server-recvfrom"),
+        "the second overview is the postcards'"
     );
-    for (ch, (name, svg)) in course.chapters.iter().zip(&figures[1..]) {
+    for (ch, (name, svg)) in course.chapters.iter().zip(&figures[overviews.len()..]) {
         assert_eq!(*name, format!("sequence-{:02}.svg", ch.number));
         assert!(
             !lit_ids(svg).is_empty() || svg.contains("arrow-lit"),
