@@ -919,3 +919,74 @@ fn every_interface_in_a_namespace_of_our_own() {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// Where a machine has no `::1`, the check says so in one line and fails:
+/// shown in a network namespace of this test's own whose loopback has IPv6
+/// turned off (`unshare -n`, then `net.ipv6.conf.lo.disable_ipv6=1`). This
+/// test binary runs its one ignored test there, and that test asks for the
+/// verdict.
+#[test]
+fn a_machine_without_ipv6_loopback_fails_in_one_line() {
+    let Some(unshare) = tool("unshare", "util-linux") else {
+        return;
+    };
+    let me = std::env::current_exe().expect("the test binary knows its path");
+    let inner = "ch11::the_check_without_ipv6_loopback";
+    let script = "ip link set lo up && sysctl -qw net.ipv6.conf.lo.disable_ipv6=1 && exec \"$0\" --exact \"$1\" --ignored";
+    let ran = run(Command::new(&unshare)
+        .args(["-n", "sh", "-c", script])
+        .arg(&me)
+        .arg(inner));
+    match ran {
+        Ok(out) => assert!(out.contains("1 passed"), "{out}"),
+        Err(e) if e.contains("Operation not permitted") || e.contains("Permission denied") => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "unshare -n needs root (CI runs as root): {e}"
+            );
+            eprintln!(
+                "note: unshare -n is not permitted here (not root), so the no-::1 test is skipped"
+            );
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Run only by the test above, inside its namespace: no `::1` there.
+#[test]
+#[ignore = "run inside a network namespace without ::1 by a_machine_without_ipv6_loopback_fails_in_one_line"]
+fn the_check_without_ipv6_loopback() {
+    let f = expect_mistake(check::run(&SOLUTION), "ch11.no-ipv6");
+    assert!(
+        !f.headline.contains('\n') && f.headline.contains("no ::1"),
+        "{f}"
+    );
+    assert!(f.got.contains("EADDRNOTAVAIL"), "{f}");
+}
+
+/// `--listen [::]:PORT` (every interface) on a port 127.0.0.1 already has:
+/// the dual-stack bind is refused (EADDRINUSE) in one line, so nothing ever
+/// listens beyond loopback here. (kit::args tests the warning's words.)
+#[test]
+fn a_taken_port_on_every_interface_is_one_line() {
+    let (_held, number) =
+        dialtone_kit::party::switched_on_phone().expect("a free loopback port is always available");
+    let args = strings(&["--listen", &format!("[::]:{}", number.port())]);
+    let (_, result) = play(chapter(), |s| scene::play(s, &SOLUTION, &args));
+    let err = result.expect_err("the port is taken on 127.0.0.1");
+    assert!(
+        matches!(
+            err,
+            SceneError::Sys {
+                errno: Errno::EADDRINUSE,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let line = err.to_string();
+    assert!(
+        !line.contains('\n') && line.contains("pick another port"),
+        "{line}"
+    );
+}

@@ -11,6 +11,9 @@
 //! ignores the caller's SYN, so `connect()` would wait for minutes). What the
 //! kernel says about the line that comes back (its type, flags, the other
 //! end, who else holds it) and what the check's phones saw name the mistake.
+//! A given-up attempt whose phone was never closed goes on sending its SYN:
+//! once the full phone has room, that call arrives, and /proc/net/tcp with
+//! the learner's descriptor table says whose it is.
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};

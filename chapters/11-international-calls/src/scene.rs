@@ -23,6 +23,7 @@ use nix::sys::socket::{
     SockaddrStorage,
 };
 use nix::sys::time::{TimeVal, TimeValLike};
+use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -80,7 +81,8 @@ pub fn parse(args: &[String]) -> Result<Mode, SceneError> {
     };
     let number = SockaddrIn6::from(number);
     if let Some(warning) = args::beyond_loopback6(&number) {
-        eprintln!("{warning}");
+        // One line, and never a panic if stderr is closed.
+        let _ = writeln!(std::io::stderr(), "{warning}");
     }
     Ok(Mode::Listen(number))
 }
