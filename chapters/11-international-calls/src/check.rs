@@ -49,8 +49,8 @@ pub struct Answer {
 pub const RING: Duration = Duration::from_millis(300);
 /// How much longer than [`RING`] for the one number that never answers
 /// (plus the quick refusals and the call that goes through) a right answer
-/// may take on a busy machine. An attempt bounded by anything else (a fixed
-/// second, the kernel's minutes) takes longer.
+/// may take on a busy machine. An attempt bounded by a limit of its own of
+/// 1.3 s or more (two seconds, the kernel's minutes) takes longer.
 const SLACK: Duration = Duration::from_secs(1);
 /// How long after the attempt on the full phone began the check listens for
 /// it to come back: Linux sends the caller's first SYN again after 1 s (the
