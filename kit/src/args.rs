@@ -9,9 +9,9 @@
 use crate::course::Chapter;
 use crate::scene::{wrap_to, SceneError};
 use nix::errno::Errno;
-use nix::sys::socket::SockaddrIn;
+use nix::sys::socket::{SockaddrIn, SockaddrIn6};
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 
 /// Every binary's `--hold`: the scene stops at each [`Scene::hold`] step
 /// until Enter, so the learner has time to look at the process from another
@@ -155,6 +155,38 @@ pub fn beyond_loopback(number: &SockaddrIn) -> Option<String> {
             "warning: listening on {}: anyone who can reach this machine there can call (127.0.0.1 keeps it on this machine).",
             number.ip()
         )
+    })
+}
+
+/// [`beyond_loopback`] for an IPv6 number (Part III): `::1` and the
+/// IPv4-mapped loopback (`::ffff:127.0.0.1`) stay on this machine; any other
+/// number of this machine gets the same warning line, and `::` (every
+/// interface, IPv4 too while `IPV6_V6ONLY` is off) says so.
+pub fn beyond_loopback6(number: &SockaddrIn6) -> Option<String> {
+    let ip = number.ip();
+    let loopback = ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback());
+    if loopback || !is_ours6(number) {
+        return None;
+    }
+    let every = if ip.is_unspecified() {
+        " (:: is every interface, IPv4 too while IPV6_V6ONLY is off)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "warning: listening on {ip}{every}: anyone who can reach this machine there can call ([::1] keeps it on this machine)."
+    ))
+}
+
+/// [`is_ours`] for IPv6: can an IPv6 phone here (v6-only off, so a mapped
+/// IPv4 number is tried as IPv4) take that address with port 0?
+fn is_ours6(number: &SockaddrIn6) -> bool {
+    use nix::sys::socket::{setsockopt, sockopt, AddressFamily, SockType};
+    let probe = SockaddrIn6::from(SocketAddrV6::new(number.ip(), 0, 0, number.scope_id()));
+    let kind = crate::party::Kind::new(AddressFamily::Inet6, SockType::Stream);
+    crate::party::phone(kind).is_ok_and(|phone| {
+        setsockopt(&phone, sockopt::Ipv6V6Only, &false).is_ok()
+            && nix::sys::socket::bind(std::os::fd::AsRawFd::as_raw_fd(&phone), &probe).is_ok()
     })
 }
 
@@ -374,6 +406,24 @@ mod tests {
             panic!("help")
         };
         assert!(text.contains("-- --hold"), "{text}");
+    }
+
+    /// Only an IPv6 number beyond loopback warns; `::` says it is every
+    /// interface. (Nothing listens: the probe binds port 0 and closes.)
+    #[test]
+    fn ipv6_beyond_loopback_warns() {
+        let six = |text: &str| SockaddrIn6::from(text.parse::<SocketAddrV6>().unwrap());
+        assert_eq!(beyond_loopback6(&six("[::1]:0")), None);
+        assert_eq!(beyond_loopback6(&six("[::ffff:127.0.0.1]:0")), None);
+        let every = beyond_loopback6(&six("[::]:0")).expect(":: is this machine's");
+        assert!(
+            every.starts_with("warning: listening on :: (:: is every interface")
+                && every.contains("anyone who can reach this machine there can call")
+                && !every.contains('\n'),
+            "{every}"
+        );
+        // Someone else's number: bind() will say EADDRNOTAVAIL, no warning.
+        assert_eq!(beyond_loopback6(&six("[2001:db8::1]:0")), None);
     }
 
     /// A port is digits only; `+80` is not 80.

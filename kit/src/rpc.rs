@@ -13,13 +13,14 @@
 //! [`Param`] (a function's arguments, which may be borrowed or lent back).
 
 use nix::errno::Errno;
-use nix::sys::socket::{self, ControlMessage, MsgFlags, SockaddrIn};
+use nix::sys::socket::{self, ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The judge asks (name and arguments).
 pub const CALL: u8 = 1;
@@ -511,6 +512,108 @@ impl<'a> Param<'a> for &'a mut dyn FnMut(nix::Result<u64>) {
     }
 }
 
+// ------------------------------------------- Part III: numbers of any family
+
+/// An IP number of either family, with its port (and, for IPv6, its flow
+/// label and scope): what `getaddrinfo` (std's `ToSocketAddrs`) hands out.
+impl Ret for SocketAddr {
+    fn put(self, out: &mut Out) {
+        match self {
+            SocketAddr::V4(v4) => {
+                out.u64(4);
+                out.bytes(&v4.ip().octets());
+                out.u64(u64::from(v4.port()));
+            }
+            SocketAddr::V6(v6) => {
+                out.u64(6);
+                out.bytes(&v6.ip().octets());
+                out.u64(u64::from(v6.port()));
+                out.u64(u64::from(v6.flowinfo()));
+                out.u64(u64::from(v6.scope_id()));
+            }
+        }
+    }
+    fn take(inp: &mut In) -> Result<SocketAddr, Broken> {
+        let family = inp.u64()?;
+        let ip = inp.bytes()?;
+        let port = u16::try_from(inp.u64()?).map_err(|_| Broken::new("port"))?;
+        match family {
+            4 => {
+                let octets: [u8; 4] = ip.try_into().map_err(|_| Broken::new("IPv4"))?;
+                Ok(SocketAddr::V4(SocketAddrV4::new(octets.into(), port)))
+            }
+            6 => {
+                let octets: [u8; 16] = ip.try_into().map_err(|_| Broken::new("IPv6"))?;
+                let flow = u32::try_from(inp.u64()?).map_err(|_| Broken::new("flow"))?;
+                let scope = u32::try_from(inp.u64()?).map_err(|_| Broken::new("scope"))?;
+                let v6 = SocketAddrV6::new(Ipv6Addr::from(octets), port, flow, scope);
+                Ok(SocketAddr::V6(v6))
+            }
+            _ => Err(Broken::new("family")),
+        }
+    }
+}
+
+/// nix's IPv6 address crosses as the std one it converts to and from.
+impl Ret for SockaddrIn6 {
+    fn put(self, out: &mut Out) {
+        SocketAddr::V6(SocketAddrV6::from(self)).put(out);
+    }
+    fn take(inp: &mut In) -> Result<SockaddrIn6, Broken> {
+        match <SocketAddr as Ret>::take(inp)? {
+            SocketAddr::V6(v6) => Ok(v6.into()),
+            SocketAddr::V4(_) => Err(Broken::new("an IPv6 address")),
+        }
+    }
+}
+
+impl Ret for bool {
+    fn put(self, out: &mut Out) {
+        out.u64(u64::from(self));
+    }
+    fn take(inp: &mut In) -> Result<bool, Broken> {
+        match inp.u64()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Broken::new("bool")),
+        }
+    }
+}
+
+/// A time limit, to the nanosecond.
+impl Ret for Duration {
+    fn put(self, out: &mut Out) {
+        out.u64(u64::try_from(self.as_nanos()).unwrap_or(u64::MAX));
+    }
+    fn take(inp: &mut In) -> Result<Duration, Broken> {
+        Ok(Duration::from_nanos(inp.u64()?))
+    }
+}
+
+by_value!(SocketAddr, SockaddrIn6, bool, Duration);
+
+/// A list of numbers to try (a name's addresses): it crosses whole.
+impl<'a> Param<'a> for &'a [SocketAddr] {
+    type Held = Vec<SocketAddr>;
+    type Keep = ();
+    fn send(self, out: &mut Out) {
+        out.u64(self.len() as u64);
+        for number in self {
+            number.put(out);
+        }
+    }
+    fn take(inp: &mut In, _: &Caller) -> Result<Vec<SocketAddr>, Broken> {
+        let n = usize::try_from(inp.u64()?).map_err(|_| Broken::new("length"))?;
+        if n > 1024 {
+            return Err(Broken::new("too many numbers"));
+        }
+        (0..n).map(|_| <SocketAddr as Ret>::take(inp)).collect()
+    }
+    fn lend(held: &'a mut Vec<SocketAddr>) -> &'a [SocketAddr] {
+        held
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,6 +627,40 @@ mod tests {
             SockFlag::SOCK_CLOEXEC,
         )
         .expect("a socketpair")
+    }
+
+    /// Numbers of both families, a flag and a time limit survive the trip.
+    #[test]
+    fn numbers_of_both_families_cross() {
+        let numbers: Vec<SocketAddr> = vec![
+            "127.0.0.1:7".parse().unwrap(),
+            "[::1]:8".parse().unwrap(),
+            SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::LOCALHOST, 9, 3, 2)),
+        ];
+        let mut out = Out::new();
+        <&[SocketAddr] as Param>::send(&numbers, &mut out);
+        let six = SockaddrIn6::from(SocketAddrV6::new(Ipv6Addr::LOCALHOST, 5, 0, 0));
+        six.put(&mut out);
+        true.put(&mut out);
+        Duration::from_millis(300).put(&mut out);
+        let mut inp = In {
+            bytes: out.bytes,
+            at: 0,
+            fds: VecDeque::new(),
+        };
+        let (a, _b) = line();
+        let caller = Caller(Arc::new(a));
+        assert_eq!(
+            <&[SocketAddr] as Param>::take(&mut inp, &caller).unwrap(),
+            numbers
+        );
+        assert_eq!(<SockaddrIn6 as Ret>::take(&mut inp).unwrap(), six);
+        assert!(<bool as Ret>::take(&mut inp).unwrap());
+        assert_eq!(
+            <Duration as Ret>::take(&mut inp).unwrap(),
+            Duration::from_millis(300)
+        );
+        assert!(inp.u64().is_err(), "nothing is left over");
     }
 
     /// Values and a descriptor survive the trip, and the descriptor names

@@ -1,11 +1,14 @@
 //! Your self-check for chapter 11: `cargo test -p ch11-international-calls`.
 //!
-//! It calls your `get_a_phone()` and asks the kernel what it got.
+//! It gives your `dial_each()` lists of numbers of both families (a dead
+//! one first, one that never answers) and asks your `open_listener()` for
+//! IPv6 phones, v6-only on and off, that IPv4 and IPv6 callers ring. All on
+//! this machine's loopback lines: 127.0.0.1 and ::1.
 #![forbid(unsafe_code)]
 
-/// The phone you get must be an IPv4 stream socket.
+/// Your dialler tries each number in turn; your IPv6 phone is v6-only as asked.
 #[test]
-fn your_phone_is_an_ipv4_stream_socket() -> Result<(), dialtone_kit::check::Verdict> {
+fn your_calls_go_through_in_both_families() -> Result<(), dialtone_kit::check::Verdict> {
     dialtone_kit::check::verdict(
         "Chapter 11 (International calls)",
         ch11_international_calls::self_check(std::process::Command::new(env!(
