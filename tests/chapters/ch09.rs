@@ -60,7 +60,7 @@ fn with_answer(answer_one_card: fn(&OwnedFd) -> nix::Result<SockaddrIn>) -> chec
 fn with_ask(ask: fn(SockaddrIn, &[u8]) -> nix::Result<Vec<u8>>) -> check::Answer {
     check::Answer { ask, ..SOLUTION }
 }
-fn with_read(read_card: fn(&OwnedFd, usize) -> nix::Result<(Vec<u8>, usize)>) -> check::Answer {
+fn with_read(read_card: check::ReadCard) -> check::Answer {
     check::Answer {
         read_card,
         ..SOLUTION

@@ -19,12 +19,15 @@ use dialtone_kit::patience::{ALREADY_IN_THE_KERNEL, SHOULD_RETURN_AT_ONCE};
 use dialtone_kit::{kernel, learner_call, names, wire};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::sys::socket::{bind, AddressFamily, SockType, SockaddrIn, SockaddrLike};
+use nix::sys::socket::{AddressFamily, SockType, SockaddrIn, SockaddrLike};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// The shape of `read_card`: the bytes kept, and the card's real length.
+pub type ReadCard = fn(&OwnedFd, usize) -> nix::Result<(Vec<u8>, usize)>;
 
 /// The learner's functions for this chapter, passed in so the integrity suite
 /// can check the solution and deliberately wrong answers the same way.
@@ -33,7 +36,7 @@ pub struct Answer {
     pub open_postbox: fn() -> nix::Result<OwnedFd>,
     pub answer_one_card: fn(&OwnedFd) -> nix::Result<SockaddrIn>,
     pub ask: fn(SockaddrIn, &[u8]) -> nix::Result<Vec<u8>>,
-    pub read_card: fn(&OwnedFd, usize) -> nix::Result<(Vec<u8>, usize)>,
+    pub read_card: ReadCard,
 }
 
 /// Postcards on IPv4, the kind every postbox here is.
