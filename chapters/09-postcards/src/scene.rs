@@ -420,8 +420,9 @@ fn nobody_there(s: &mut Scene, answer: &Answer, postbox: &OwnedFd) -> SceneResul
         Who::You,
         "a postbox addressed to that number: connect() writes it on every card",
         &format!(
-            "socket(AF_INET, SOCK_DGRAM, 0) = fd {afd}; connect(fd {afd}, {}) = 0",
-            names::addr(&dead)
+            "socket(AF_INET, SOCK_DGRAM, 0) = fd {afd}; connect(fd {afd}, {}) = 0; SO_RCVTIMEO, SO_SNDTIMEO {} s",
+            names::addr(&dead),
+            PATIENCE.as_secs()
         ),
     )?;
     s.step(
