@@ -180,7 +180,7 @@ fn first_card(
         Who::You,
         "take the card, read who wrote it, and write back to them",
         &format!(
-            "answer_one_card(fd {}) = Ok({}): recvfrom() said who, sendto() answered them",
+            "answer_one_card(fd {}) = Ok({}): your code names the sender",
             postbox.as_raw_fd(),
             names::addr(&sender)
         ),
@@ -218,15 +218,21 @@ fn three_cards(
     friend: &OwnedFd,
 ) -> SceneResult {
     let (pfd, ffd) = (postbox.as_raw_fd(), friend.as_raw_fd());
+    let mut posted = Vec::new();
     // ANCHOR: three
     for card in [&b"one"[..], b"two", b"three"] {
-        party::post(friend, card, number).map_err(sys("sendto", "Is the postbox there?"))?;
+        let n = nix::sys::socket::sendto(ffd, card, number, MsgFlags::empty())
+            .map_err(sys("sendto", "Is the postbox there?"))?;
+        posted.push(format!(
+            "sendto(fd {ffd}, {}) = {n}",
+            names::quote(card, 10)
+        ));
     }
     // ANCHOR_END: three
     s.step(
         Who::Caller,
         "your friend posts three cards",
-        &format!("sendto(fd {ffd}, \"one\") = 3; sendto(fd {ffd}, \"two\") = 3; sendto(fd {ffd}, \"three\") = 5"),
+        &posted.join("; "),
     )?;
     let mut got = Vec::new();
     for _ in 0..3 {
@@ -241,8 +247,10 @@ fn three_cards(
         &format!("recvfrom(fd {pfd}, {CARD_MAX}) x 3 = {}", got.join(", ")),
     )?;
     let pair = wire::call_pair().map_err(sys("a stream pair", "Check your system's limits."))?;
+    let mut wrote = Vec::new();
     for words in [&b"one"[..], b"two", b"three"] {
-        write(&pair.caller, words).map_err(sys("write", "Is the line up?"))?;
+        let n = write(&pair.caller, words).map_err(sys("write", "Is the line up?"))?;
+        wrote.push(n.to_string());
     }
     wire::wait_until_queued(&pair.callee, 11, PATIENCE);
     let mut buf = [0u8; CARD_MAX];
@@ -251,7 +259,8 @@ fn three_cards(
         Who::Exchange,
         "the same three on a stream (chapter 6's call), side by side",
         &format!(
-            "write x 3 = 3, 3, 5; read(fd {}, {CARD_MAX}) = {n} bytes {}",
+            "write x 3 = {}; read(fd {}, {CARD_MAX}) = {n} bytes {}",
+            wrote.join(", "),
             pair.callee.as_raw_fd(),
             names::quote(&buf[..n], 20)
         ),
