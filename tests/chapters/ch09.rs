@@ -295,6 +295,20 @@ fn naming_the_wrong_sender_is_caught() {
     expect_mistake(check::run(&with_answer(own_number)), "ch09.wrong-sender");
 }
 
+/// Mistake: `send` (no address), as on a stream: an unconnected postbox
+/// doesn't know where to send it.
+#[test]
+fn replying_with_send_is_caught() {
+    fn with_send(postbox: &OwnedFd) -> nix::Result<SockaddrIn> {
+        let mut card = [0u8; CARD_MAX];
+        let (n, from) = recvfrom::<SockaddrIn>(postbox.as_raw_fd(), &mut card)?;
+        send(postbox.as_raw_fd(), &card[..n], MsgFlags::empty())?;
+        from.ok_or(Errno::EDESTADDRREQ)
+    }
+    let f = expect_mistake(check::run(&with_answer(with_send)), "ch09.card-error");
+    assert!(f.got.contains("EDESTADDRREQ"), "{f}");
+}
+
 /// Mistake: a buffer smaller than the card (1 KiB), the loss unnoticed.
 #[test]
 fn a_small_buffer_is_caught() {
@@ -615,6 +629,16 @@ fn peeking_is_caught() {
         Ok((kept, n))
     }
     expect_mistake(check::run(&with_read(peek)), "ch09.card-left-behind");
+}
+
+/// Mistake: the length off by one (the kept bytes counted with a
+/// terminator, as in C).
+#[test]
+fn a_wrong_length_is_caught() {
+    fn off_by_one(postbox: &OwnedFd, room: usize) -> nix::Result<(Vec<u8>, usize)> {
+        solution::read_card(postbox, room).map(|(kept, real)| (kept, real + 1))
+    }
+    expect_mistake(check::run(&with_read(off_by_one)), "ch09.wrong-length");
 }
 
 /// Every verdict about ask() lands within the chapter's timeout.

@@ -241,7 +241,11 @@ fn answered(
                 .expected(format!("Ok({}): the sender's number", names::addr(&sender_number)))
                 .got(format!("Err({})", names::errno(e)))
                 .phone(format!("the post office said: {}.", names::errno_phone_on(e, POSTCARDS)))
-                .syscall("recvfrom() the card, then sendto() it back to the address recvfrom() gave you."))
+                .syscall(if e == Errno::EDESTADDRREQ {
+                    "send() and write() take no address: on a postbox nobody connect()ed, use sendto(postbox, &card[..n], &sender, ..) with the sender recvfrom() named."
+                } else {
+                    "recvfrom() the card, then sendto() it back to the address recvfrom() gave you."
+                }))
         }
         Err(e) if heard.is_some() && matches!(e.trouble, Trouble::Hung(_)) => {
             return Err(Failure::new("ch09.answers-forever", "answer_one_card() answered, then waited for another card")
