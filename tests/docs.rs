@@ -105,6 +105,10 @@ const NOT_HERE: &[(&str, &str)] = &[
         "cargo run --release -p ch08-answering-service --features solution --example echo-bench",
         "a release build and a benchmark; `cargo xtask bench` runs it",
     ),
+    (
+        "cargo run --release -p ch09-postcards --features solution --example postcard-bench",
+        "a release build and a benchmark; `cargo xtask bench` runs it",
+    ),
 ];
 
 /// Why `cmd` is not run here, if it isn't.

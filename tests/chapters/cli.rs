@@ -87,6 +87,7 @@ fn flag(number: u32) -> Option<&'static str> {
         4 => Some(ch04_dial::scene::TO.name),
         5 => Some(ch05_pick_up::scene::LISTEN.name),
         8 => Some(ch08_answering_service::scene::LISTEN.name),
+        9 => Some(ch09_postcards::scene::LISTEN.name),
         _ => None,
     }
 }
@@ -215,7 +216,7 @@ fn a_non_utf8_argument_is_one_usage_line() {
 /// value, one argument too many: each a usage line naming the flag's form.
 #[test]
 fn malformed_addresses_are_one_usage_line() {
-    for number in [4, 5, 8] {
+    for number in [4, 5, 8, 9] {
         let flag = flag(number).expect("chapters 4, 5 and 8 take a flag");
         let form = format!("{flag} HOST:PORT");
         let bin = chapter(number).crate_name();
@@ -225,9 +226,9 @@ fn malformed_addresses_are_one_usage_line() {
             (vec![flag, "127.0.0.1:0", "extra"], "\"extra\""),
             (vec![flag, "999.0.0.1:5000"], "not an IPv4 number"),
         ];
-        // Chapter 8 takes a bare --listen (127.0.0.1, any port) and would
-        // start serving; the others need the value.
-        if number != 8 {
+        // Chapters 8 and 9 take a bare --listen (127.0.0.1, any port) and
+        // would start serving; the others need the value.
+        if number != 8 && number != 9 {
             cases.push((vec![flag], "needs a HOST:PORT"));
         }
         for (args, says) in cases {

@@ -47,7 +47,8 @@ pub fn figures(root: &Path) -> Result<Vec<String>, String> {
 }
 
 /// The operator's edit-to-verdict benchmark (given `args`, e.g. `--runs 5`),
-/// then chapter 8's echo service against socat, as README.md describes them.
+/// then chapter 8's echo service against socat, as README.md describes them,
+/// then chapter 9's postcard service against socat's UDP echo.
 pub fn bench(root: &Path, args: &[String]) -> Result<(), String> {
     let mut operator = cargo(root);
     operator.args(["run", "--example", "operator_bench"]);
@@ -64,6 +65,16 @@ pub fn bench(root: &Path, args: &[String]) -> Result<(), String> {
         "solution",
         "--example",
         "echo-bench",
+    ]))?;
+    status(cargo(root).args([
+        "run",
+        "--release",
+        "-p",
+        "ch09-postcards",
+        "--features",
+        "solution",
+        "--example",
+        "postcard-bench",
     ]))
 }
 

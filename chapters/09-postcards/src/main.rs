@@ -1,4 +1,5 @@
-//! `cargo run -p ch09-postcards`: the scene of chapter 9, narrated.
+//! `cargo run -p ch09-postcards`: the scene of chapter 9, narrated;
+//! `-- --listen HOST:PORT` runs the postcard service for real senders.
 #![forbid(unsafe_code)]
 
 use ch09_postcards::{host_if_asked, scene, ANSWER};

@@ -672,15 +672,33 @@ pub fn chapter_in(sequence: Sequence, number: u32, highlight: &Highlight) -> Str
 /// each lit as [`course_highlights`] says.
 pub fn book(course: &dialtone_kit::course::Course) -> Vec<(String, String)> {
     let mut out = overviews();
-    let calls: Vec<&[String]> = course.chapters.iter().map(|c| &c.syscalls[..]).collect();
-    let lit = course_highlights(&calls);
-    for (ch, highlight) in course.chapters.iter().zip(&lit) {
+    let listed: Vec<(Sequence, &[String])> = course
+        .chapters
+        .iter()
+        .map(|c| (sequence_of(&c.syscalls), &c.syscalls[..]))
+        .collect();
+    let lit = highlights(&listed);
+    for ((ch, (sequence, _)), highlight) in course.chapters.iter().zip(&listed).zip(&lit) {
         out.push((
             format!("sequence-{:02}.svg", ch.number),
-            chapter(ch.number, highlight),
+            chapter_in(*sequence, ch.number, highlight),
         ));
     }
     out
+}
+
+/// Which picture a chapter's figure draws, from its course.toml `syscalls`:
+/// postcards (`sendto` or `recvfrom`, with no `listen` or `accept`) are the
+/// datagram exchange; everything else is the stream call.
+pub fn sequence_of(syscalls: &[String]) -> Sequence {
+    let lists = |call: &str| syscalls.iter().any(|c| c == call);
+    let posts = lists("sendto") || lists("recvfrom");
+    let calls = lists("listen") || lists("accept");
+    if posts && !calls {
+        Sequence::Datagram
+    } else {
+        Sequence::Stream
+    }
 }
 
 #[cfg(test)]

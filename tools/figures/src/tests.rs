@@ -167,3 +167,28 @@ fn the_book_has_a_figure_per_chapter() {
         );
     }
 }
+
+/// A chapter that posts cards and never listens gets the postcard figure,
+/// lit where its first postcard goes; a chapter with calls keeps the
+/// stream one.
+#[test]
+fn postcard_chapters_get_the_postcard_figure() {
+    let postcards = calls(&["recvfrom", "sendto", "connect", "socket", "bind"]);
+    assert_eq!(sequence_of(&postcards), Sequence::Datagram);
+    assert_eq!(
+        sequence_of(&calls(&["accept", "recvfrom", "sendto"])),
+        Sequence::Stream
+    );
+    assert_eq!(sequence_of(&calls(&["socket", "bind"])), Sequence::Stream);
+    let course = dialtone_kit::course::course();
+    let figures = book(course);
+    for (ch, (name, svg)) in course.chapters.iter().zip(&figures[1..]) {
+        if sequence_of(&ch.syscalls) == Sequence::Datagram {
+            let lit = lit_ids(svg);
+            assert!(
+                !lit.is_empty() && lit.iter().all(|id| id.starts_with("dgram-")),
+                "{name}: {lit:?}"
+            );
+        }
+    }
+}
