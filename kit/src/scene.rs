@@ -89,6 +89,19 @@ pub fn sys(call: impl Into<String>, advice: impl Into<String>) -> impl FnOnce(Er
     }
 }
 
+impl SceneError {
+    /// The news as the binary prints it. The learner's paragraph (an
+    /// unfinished or panicking function) wraps to `width` columns (80 when
+    /// not a terminal); a refused call or a misbehaving answer stays the one
+    /// line a script can grep for.
+    pub fn as_printed(&self, width: usize) -> String {
+        match self {
+            SceneError::Learner(_) => crate::text::wrap(&self.to_string(), width, "", ""),
+            _ => self.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for SceneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -384,7 +397,7 @@ pub fn main(crate_name: &str, play: impl FnOnce(&mut Scene, Vec<String>) -> Scen
             if narrated {
                 eprintln!();
             }
-            eprintln!("{e}");
+            eprintln!("{}", e.as_printed(crate::text::width()));
             1
         }
     };

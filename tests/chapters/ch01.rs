@@ -312,7 +312,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
         scene::play(s, &answer(starter::install_phone), &[])
     });
     let err = result.expect_err("the starter can't finish the scene");
-    let paragraph = err.to_string();
+    let paragraph = err.as_printed(80);
     assert!(
         !text.contains("install_phone() ="),
         "the scene should stop before the first call:\n{text}"

@@ -353,7 +353,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
         !text.contains("get_a_number(fd"),
         "the scene should stop at the learner's first call:\n{text}"
     );
-    crate::assert_transcript!("ch02-starter", err.to_string());
+    crate::assert_transcript!("ch02-starter", err.as_printed(80));
 }
 
 /// A stray argument is a usage error (one line), not a scene.

@@ -383,7 +383,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
         !text.contains("open_for_calls() ="),
         "the scene should stop at the learner's call:\n{text}"
     );
-    crate::assert_transcript!("ch03-starter", err.to_string());
+    crate::assert_transcript!("ch03-starter", err.as_printed(80));
 }
 
 /// A stray argument is a usage error (one line), not a scene.

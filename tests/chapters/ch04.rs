@@ -427,7 +427,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
         !text.contains("dial(127."),
         "the scene should stop before the call:\n{text}"
     );
-    crate::assert_transcript!("ch04-starter", err.to_string());
+    crate::assert_transcript!("ch04-starter", err.as_printed(80));
 }
 
 /// `--to HOST:PORT` dials a real phone: the listener here sees the very

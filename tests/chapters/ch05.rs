@@ -333,7 +333,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
         !text.contains("pick_up(fd"),
         "the scene should stop before accept:\n{text}"
     );
-    crate::assert_transcript!("ch05-starter", err.to_string());
+    crate::assert_transcript!("ch05-starter", err.as_printed(80));
 }
 
 /// A transcript that arrives as it is written, so a test can read the

@@ -884,7 +884,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
         text.contains("MSG_WAITALL") && !text.contains("send_all(fd"),
         "the scene should stop at the first learner call:\n{text}"
     );
-    crate::assert_transcript!("ch06-starter", err.to_string());
+    crate::assert_transcript!("ch06-starter", err.as_printed(80));
 }
 
 /// A stray argument gets one usage line, not a panic.

@@ -489,7 +489,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
         text.contains("SHUT_WR") && !text.contains("hear_out(fd"),
         "the scene should stop at the first learner call:\n{text}"
     );
-    crate::assert_transcript!("ch07-starter", err.to_string());
+    crate::assert_transcript!("ch07-starter", err.as_printed(80));
 }
 
 /// A stray argument gets one usage line, not a panic.

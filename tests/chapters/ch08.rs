@@ -594,7 +594,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
         !text.contains("hear the greeting"),
         "the scene should stop before the caller hears anything:\n{text}"
     );
-    crate::assert_transcript!("ch08-starter", err.to_string());
+    crate::assert_transcript!("ch08-starter", err.as_printed(80));
 }
 
 /// A learner who finished send_all() is sent on to answer_one_call(), and

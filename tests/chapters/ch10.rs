@@ -390,7 +390,7 @@ fn keeping_the_intercom_open_is_caught() {
 
 /// The scene with the folder's name, and this process's abstract name,
 /// as the snapshot (and the page) write them.
-fn played(answer: &check::Answer) -> (String, Result<(), SceneError>) {
+fn played(answer: &check::Answer) -> (crate::support::Transcript, Result<(), SceneError>) {
     let (text, result) = play(chapter(), |s| scene::play(s, answer, &[]));
     let pid = std::process::id();
     let text = text.replace(
@@ -437,7 +437,7 @@ fn starter_scene_stops_with_a_friendly_paragraph() {
     let (text, result) = played(&starter);
     let err = result.expect_err("the starter can't finish the scene");
     assert!(!text.contains("open_intercom($DIR/intercom) ="), "{text}");
-    crate::assert_transcript!("ch10-starter", err.to_string());
+    crate::assert_transcript!("ch10-starter", err.as_printed(80));
 }
 
 // ------------------------------------------------ --listen: the real service
