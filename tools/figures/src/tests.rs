@@ -182,7 +182,12 @@ fn postcard_chapters_get_the_postcard_figure() {
     assert_eq!(sequence_of(&calls(&["socket", "bind"])), Sequence::Stream);
     let course = dialtone_kit::course::course();
     let figures = book(course);
-    for (ch, (name, svg)) in course.chapters.iter().zip(&figures[1..]) {
+    for ch in &course.chapters {
+        let name = format!("sequence-{:02}.svg", ch.number);
+        let (_, svg) = figures
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("every chapter has its figure");
         if sequence_of(&ch.syscalls) == Sequence::Datagram {
             let lit = lit_ids(svg);
             assert!(
