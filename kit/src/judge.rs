@@ -43,6 +43,106 @@ struct Link {
     host: Pid,
     control: Mutex<OwnedFd>,
     calls: Mutex<Calls>,
+    /// How the host ended, once it has (set by its waiter).
+    exit: Arc<Exit>,
+    /// What it printed on stderr, where a death leaves its last words.
+    stderr: Captured,
+    /// A check took a death in a call as its own evidence ([`Death::claim`]):
+    /// its verdict names the cause better than the judge's generic one.
+    claimed: std::sync::atomic::AtomicBool,
+}
+
+/// The host's exit status, set once by the thread that waits for it.
+#[derive(Default)]
+struct Exit {
+    status: Mutex<Option<std::io::Result<ExitStatus>>>,
+    ended: std::sync::Condvar,
+}
+
+impl Exit {
+    fn set(&self, status: std::io::Result<ExitStatus>) {
+        *lock(&self.status) = Some(status);
+        self.ended.notify_all();
+    }
+
+    /// The status, waiting at most `patience` for it; `None` while the host
+    /// still runs (or its wait failed).
+    fn wait(&self, patience: Duration) -> Option<ExitStatus> {
+        let guard = lock(&self.status);
+        let (guard, _) = self
+            .ended
+            .wait_timeout_while(guard, patience, |s| s.is_none())
+            .unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().and_then(|s| s.as_ref().ok().copied())
+    }
+}
+
+/// How the learner's process died during one of its calls: evidence a check
+/// may turn into its own verdict (a frame reader that died asking for the
+/// memory a hostile length header named allocated before it checked).
+#[derive(Debug, Clone)]
+pub struct Death {
+    /// The call it died in.
+    pub call: String,
+    /// Rust's last words when an allocation failed under the memory limit:
+    /// "memory allocation of N bytes failed".
+    pub memory: Option<String>,
+    /// The signal that ended it (SIGABRT after a failed allocation).
+    pub signal: Option<Signal>,
+    /// Its exit status, if it exited.
+    pub code: Option<i32>,
+}
+
+impl Death {
+    /// The check's verdict on this death replaces the judge's generic one
+    /// (`judge.memory`, `judge.killed`, `judge.exited`).
+    pub fn claim(&self) {
+        if let Some(link) = lock(&LINK).clone() {
+            link.claimed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// The size in "memory allocation of N bytes failed", if that was it.
+    pub fn asked_for(&self) -> Option<u64> {
+        self.memory
+            .as_deref()?
+            .strip_prefix("memory allocation of ")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+}
+
+/// If the learner's process died while running `call` (the call's line went
+/// dead and the process ended), what the evidence says about how; `None`
+/// when nothing is being judged, the call didn't die, or the process still
+/// runs. Waits a moment for a dying process to be reaped.
+pub fn death_in(call: &str) -> Option<Death> {
+    let link = lock(&LINK).clone()?;
+    if lock(&link.calls).cut.as_deref() != Some(call) {
+        return None;
+    }
+    let status = link.exit.wait(Duration::from_secs(1))?;
+    let (err, _) = link.stderr.now(Duration::from_millis(200));
+    use std::os::unix::process::ExitStatusExt;
+    Some(Death {
+        call: call.to_string(),
+        memory: err
+            .lines()
+            .find(|l| l.starts_with("memory allocation of"))
+            .map(|l| l.trim().to_string()),
+        signal: status.signal().and_then(|s| Signal::try_from(s).ok()),
+        code: status.code(),
+    })
+}
+
+/// The learner's process, for a check that must act on it as a whole (stop
+/// and continue it, so a write blocked part-way returns short); `None` when
+/// the learner's code runs in the check's own process.
+pub fn host_pid() -> Option<Pid> {
+    lock(&LINK).as_ref().map(|l| l.host)
 }
 
 /// Which learner calls were made, for naming the one a death happened in.
@@ -192,12 +292,23 @@ pub fn handsets_in_host(target: &str) -> usize {
     }
 }
 
+/// What the watchdog saw while the check ran.
+enum Watched {
+    InTime,
+    /// Past the time limit: it stopped the learner's process.
+    Overtime,
+    /// More processes under the judge than a check allows: it stopped them.
+    TooMany(usize),
+}
+
 /// The learner's program as started, and what the judge gathers from it.
 struct Hosted {
     pid: Pid,
-    status: mpsc::Receiver<std::io::Result<ExitStatus>>,
+    exit: Arc<Exit>,
     stdout: Captured,
     stderr: Captured,
+    /// The kernel's own bound on its processes, where the judge could make one.
+    pids: Option<processes::PidsCgroup>,
 }
 
 /// A stream read on a thread of its own into a shared buffer: the judge
@@ -276,19 +387,34 @@ pub fn run(
     host: Command,
     check: impl FnOnce() -> Result<Passed, Failure>,
 ) -> Result<Passed, Failure> {
-    let hosted = match start(host) {
+    let mut hosted = match start(host) {
         Ok(h) => h,
         Err(e) => return Err(verdicts::no_host(&e)),
     };
     let (stop_watch, watch) = mpsc::channel::<()>();
     let pid = hosted.pid;
     let limit = chapter.timeout() + OVERALL_GRACE;
+    // Stops the learner's process when the check runs past its time, or
+    // when it has started more processes than a check allows.
     let watchdog = thread::spawn(move || {
-        let late = watch.recv_timeout(limit).is_err();
-        if late {
-            let _ = killpg(pid, Signal::SIGKILL);
+        let start = std::time::Instant::now();
+        loop {
+            let left = limit.saturating_sub(start.elapsed());
+            match watch.recv_timeout(left.min(processes::COUNT_EVERY)) {
+                Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
+                    let _ = killpg(pid, Signal::SIGKILL);
+                    return Watched::Overtime;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let many = processes::descendants(Pid::this(), pid);
+                    if many.len() > processes::MAX_PROCESSES {
+                        processes::kill_all(pid, &many);
+                        return Watched::TooMany(many.len());
+                    }
+                }
+                _ => return Watched::InTime,
+            }
         }
-        late
     });
     // A check that panics (a bug in the check, not the learner's code) still
     // leaves nothing running: clean up first, then let the panic go on.
@@ -300,19 +426,28 @@ pub fn run(
         .as_ref()
         .map(|l| lock(&l.calls).clone())
         .unwrap_or_default();
+    let claimed = link
+        .as_ref()
+        .is_some_and(|l| l.claimed.load(std::sync::atomic::Ordering::Relaxed));
     let _ = stop_watch.send(());
-    let overtime = watchdog.join().unwrap_or(false);
+    let watched = watchdog.join().unwrap_or(Watched::InTime);
     let exited = if calls.cut.is_some() {
         // The line went dead: give a dying host a moment to be reaped.
-        hosted.status.recv_timeout(Duration::from_secs(1)).ok()
+        hosted.exit.wait(Duration::from_secs(1))
     } else {
-        hosted.status.try_recv().ok()
+        hosted.exit.wait(Duration::ZERO)
     };
     let strays = processes::descendants(Pid::this(), pid);
     processes::kill_all(pid, &strays);
     if exited.is_none() {
         // Reaped by its waiter as soon as the SIGKILL lands.
-        let _ = hosted.status.recv_timeout(Duration::from_secs(1));
+        let _ = hosted.exit.wait(Duration::from_secs(1));
+    }
+    // Forks the kernel refused because the cgroup was full: the bound was
+    // reached even if the processes are gone by now.
+    let refused = hosted.pids.as_ref().map_or(0, |c| c.refused());
+    if let Some(cgroup) = hosted.pids.take() {
+        cgroup.remove(pid);
     }
     drop(link);
     let output = printed(&hosted);
@@ -331,11 +466,20 @@ pub fn run(
         output: &output,
         limit,
     };
-    if overtime {
-        return Err(verdicts::overtime(&evidence));
+    match watched {
+        Watched::Overtime => return Err(verdicts::overtime(&evidence)),
+        Watched::TooMany(n) => return Err(verdicts::too_many(&evidence, n)),
+        Watched::InTime => {}
     }
-    if let Some(Ok(status)) = exited {
-        return Err(verdicts::ended(&evidence, status));
+    if refused > 0 {
+        return Err(verdicts::too_many(&evidence, processes::MAX_PROCESSES));
+    }
+    if let Some(status) = exited {
+        return match result {
+            // The check read the death as evidence of its own.
+            Ok(Err(f)) if claimed => Err(f),
+            _ => Err(verdicts::ended(&evidence, status)),
+        };
     }
     if calls.cut.is_some() || calls.garbled.is_some() {
         return Err(verdicts::cut(&evidence));
@@ -376,22 +520,28 @@ fn start(mut host: Command) -> std::io::Result<Hosted> {
         .stderr(Stdio::piped());
     let mut child = host.spawn()?;
     let pid = Pid::from_raw(child.id() as i32);
+    // Before its first call (it runs none of the learner's code until then),
+    // so everything the learner's code starts is counted from the start.
+    let pids = processes::PidsCgroup::enter(pid);
     let stdout = Captured::read(child.stdout.take().expect("stdout was piped above"));
     let stderr = Captured::read(child.stderr.take().expect("stderr was piped above"));
-    let (tx, status) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
+    let exit = Arc::new(Exit::default());
+    let waiter = exit.clone();
+    thread::spawn(move || waiter.set(child.wait()));
     *lock(&LINK) = Some(Arc::new(Link {
         host: pid,
         control: Mutex::new(mine),
         calls: Mutex::new(Calls::default()),
+        exit: exit.clone(),
+        stderr: stderr.clone(),
+        claimed: std::sync::atomic::AtomicBool::new(false),
     }));
     Ok(Hosted {
         pid,
-        status,
+        exit,
         stdout,
         stderr,
+        pids,
     })
 }
 

@@ -172,3 +172,25 @@ pub fn stray(ev: &Evidence, first: &Process, count: usize) -> Failure {
          (Child::wait) or kill it first; a new process group doesn't hide it.",
     )
 }
+
+/// The learner's code started more processes than a check allows (a fork
+/// in a loop, a process per caller never waited for).
+pub fn too_many(ev: &Evidence, count: usize) -> Failure {
+    let max = super::processes::MAX_PROCESSES;
+    Failure::new(
+        "judge.too-many-processes",
+        format!("your code started too many processes {}", ev.when()),
+    )
+    .expected(format!(
+        "no new process at all (or a few, each waited for): a check allows {max}"
+    ))
+    .got(format!(
+        "{count} or more processes (or fork() refused for going past the limit) {}; the check stopped them all (SIGKILL)",
+        ev.when()
+    ))
+    .phone("you kept calling in more and more helpers until the exchange had no lines left.")
+    .syscall(format!(
+        "fork() or Command::spawn() in a loop (or a fork bomb) in {}: nothing in this course needs a process of its own.",
+        ev.file()
+    ))
+}
