@@ -73,6 +73,20 @@ pub fn ended(ev: &Evidence, status: ExitStatus) -> Failure {
     {
         return memory(ev, line, &when);
     }
+    if ev
+        .output
+        .contains("IO Safety violation: owned file descriptor already closed")
+    {
+        // The standard library aborts when the descriptor an OwnedFd owns
+        // turns out to be closed already: someone closed a number that
+        // wasn't theirs (here, one of the check's own lines).
+        return cut_by(
+            ev,
+            format!(
+                "the program aborted {when}: a descriptor it owned had been closed by a close() that wasn't its owner's"
+            ),
+        );
+    }
     if let Some(code) = status.code() {
         return Failure::new(
             "judge.exited",
@@ -132,14 +146,20 @@ fn memory(ev: &Evidence, line: &str, when: &str) -> Failure {
 /// The host is alive, but a call's line went dead or spoke nonsense.
 pub fn cut(ev: &Evidence) -> Failure {
     let when = ev.when();
+    cut_by(
+        ev,
+        format!("the check's own connection to your program was closed or written to {when}"),
+    )
+}
+
+fn cut_by(ev: &Evidence, got: String) -> Failure {
+    let when = ev.when();
     Failure::new(
         "judge.line-cut",
         format!("the line to your program went dead {when}"),
     )
     .expected("your functions to use only the descriptors they are given or create")
-    .got(format!(
-        "the check's own connection to your program was closed or written to {when}"
-    ))
+    .got(got)
     .phone("you cut a wire in the exchange that wasn't yours.")
     .syscall(
         "close() or write() on a descriptor number your code didn't get from socket(), accept() \
