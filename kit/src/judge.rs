@@ -138,11 +138,51 @@ pub fn death_in(call: &str) -> Option<Death> {
     })
 }
 
-/// The learner's process, for a check that must act on it as a whole (stop
-/// and continue it, so a write blocked part-way returns short); `None` when
-/// the learner's code runs in the check's own process.
-pub fn host_pid() -> Option<Pid> {
-    lock(&LINK).as_ref().map(|l| l.host)
+/// Whether the learner's code runs in a process of its own (judged), not in
+/// the check's own process (the integrity suite's in-process runs).
+pub fn judging() -> bool {
+    lock(&LINK).is_some()
+}
+
+/// Stops the learner's process (SIGSTOP) and lets it go on (SIGCONT), the
+/// way Ctrl-Z and `fg` would; `false` when the learner's code runs in the
+/// check's own process, which can't be stopped.
+///
+/// A stop interrupts every blocking call in the process. A `write()` that
+/// was waiting for room part-way returns the bytes it had taken: a short
+/// write, with no handler and no timeout involved. A call that had taken
+/// nothing yet is restarted as if nothing happened (signal(7)), except on a
+/// socket with a timeout (`SO_RCVTIMEO`, `SO_SNDTIMEO`), where it fails with
+/// `EINTR`: use this only on lines without one.
+pub fn pause_learner() -> bool {
+    let Some(pid) = lock(&LINK).as_ref().map(|l| l.host) else {
+        return false;
+    };
+    if nix::sys::signal::kill(pid, Signal::SIGSTOP).is_err() {
+        return false;
+    }
+    // SIGCONT before the stop has landed would cancel it unseen: wait (a
+    // moment at most) until every thread has stopped.
+    let deadline = std::time::Instant::now() + Duration::from_millis(200);
+    while !stopped(pid) && std::time::Instant::now() < deadline {
+        thread::yield_now();
+    }
+    nix::sys::signal::kill(pid, Signal::SIGCONT).is_ok()
+}
+
+/// Every thread of `pid` stopped (state `T` in `/proc/<pid>/task/*/stat`).
+fn stopped(pid: Pid) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next())
+                .is_some_and(|state| state == "T" || state == "Z" || state == "X")
+        })
+    })
 }
 
 /// Which learner calls were made, for naming the one a death happened in.
