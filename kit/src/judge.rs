@@ -508,11 +508,11 @@ pub fn run(
     };
     match watched {
         Watched::Overtime => return Err(verdicts::overtime(&evidence)),
-        Watched::TooMany(n) => return Err(verdicts::too_many(&evidence, n)),
+        Watched::TooMany(n) => return Err(verdicts::too_many(&evidence, n, 0)),
         Watched::InTime => {}
     }
     if refused > 0 {
-        return Err(verdicts::too_many(&evidence, processes::MAX_PROCESSES));
+        return Err(verdicts::too_many(&evidence, 0, refused));
     }
     if let Some(status) = exited {
         return match result {

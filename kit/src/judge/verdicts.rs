@@ -194,23 +194,32 @@ pub fn stray(ev: &Evidence, first: &Process, count: usize) -> Failure {
 }
 
 /// The learner's code started more processes than a check allows (a fork
-/// in a loop, a process per caller never waited for).
-pub fn too_many(ev: &Evidence, count: usize) -> Failure {
+/// in a loop, a process per caller never waited for): `counted` processes
+/// seen by the judge's own count, or `refused` forks the kernel turned down
+/// at the pids cgroup's limit.
+pub fn too_many(ev: &Evidence, counted: usize, refused: u64) -> Failure {
     let max = super::processes::MAX_PROCESSES;
+    let tasks = super::processes::MAX_TASKS;
+    let got = if refused > 0 {
+        format!(
+            "the kernel refused {refused} fork() or thread start(s) {}: your program and its children reached the {tasks} tasks (processes and threads) a check allows",
+            ev.when()
+        )
+    } else {
+        format!(
+            "{counted} processes of yours running at once {}, past the {max} a check allows; the check stopped them all (SIGKILL)",
+            ev.when()
+        )
+    };
     Failure::new(
         "judge.too-many-processes",
         format!("your code started too many processes {}", ev.when()),
     )
-    .expected(format!(
-        "no new process at all (or a few, each waited for): a check allows {max}"
-    ))
-    .got(format!(
-        "{count} or more processes (or fork() refused for going past the limit) {}; the check stopped them all (SIGKILL)",
-        ev.when()
-    ))
+    .expected("no new process at all (or a few, each waited for)")
+    .got(got)
     .phone("you kept calling in more and more helpers until the exchange had no lines left.")
     .syscall(format!(
-        "fork() or Command::spawn() in a loop (or a fork bomb) in {}: nothing in this course needs a process of its own.",
+        "fork() or Command::spawn() in a loop (or a thread per try) in {}: nothing in this course needs a process of its own.",
         ev.file()
     ))
 }
