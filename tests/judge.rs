@@ -433,3 +433,17 @@ fn writing_on_descriptors_that_are_not_yours_is_judge_line_cut() {
         in_time(),
     );
 }
+
+/// "Keep everything, just in case": 140 MiB held while the call waits for
+/// ever (judge.memory). The call's time runs out with the process near the memory limit:
+/// the verdict names the memory, not only the wait.
+#[test]
+fn a_hog_that_waits_is_still_a_memory_verdict() {
+    judged(
+        "hogwait",
+        "    let kept = vec![7u8; 140 << 20];\n    std::thread::sleep(std::time::Duration::from_secs(60));\n    drop(kept);\n    socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)",
+        "still busy when the call's time ran out",
+        // The call's 4 s run out first: that is when the evidence is read.
+        Duration::from_millis(5500),
+    );
+}

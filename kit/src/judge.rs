@@ -477,6 +477,10 @@ pub fn run(
     } else {
         hosted.exit.wait(Duration::ZERO)
     };
+    // Read before the kill: how much memory the learner's process had in
+    // use at its peak. A memory hog on a loaded machine may still be
+    // filling its last megabytes when a call's time runs out.
+    let peak = peak_memory(pid);
     let strays = processes::descendants(Pid::this(), pid);
     processes::kill_all(pid, &strays);
     if exited.is_none() {
@@ -514,6 +518,10 @@ pub fn run(
     if refused > 0 {
         return Err(verdicts::too_many(&evidence, 0, refused));
     }
+    let hung = matches!(&result, Ok(Err(f)) if f.id == "hung");
+    if hung && exited.is_none() && peak.is_some_and(|p| p >= host::MEMORY / 2) {
+        return Err(verdicts::still_growing(&evidence, peak.unwrap_or(0)));
+    }
     if let Some(status) = exited {
         return match result {
             // The check read the death as evidence of its own.
@@ -528,6 +536,21 @@ pub fn run(
         return Err(verdicts::stray(&evidence, stray, strays.len()));
     }
     result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// `VmHWM` of `pid` in bytes: the most memory it ever had in use (resident;
+/// its address space, `VmPeak`, counts reservations such as thread stacks
+/// and malloc arenas that a correct answer has too).
+fn peak_memory(pid: Pid) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// Starts the host: its own process group, signals unblocked, stdin the

@@ -143,6 +143,29 @@ fn memory(ev: &Evidence, line: &str, when: &str) -> Failure {
     ))
 }
 
+/// A call ran out of time while the learner's process was at the memory
+/// limit: the hog had not died of it yet (a loaded machine fills memory
+/// slowly), but the evidence is the same.
+pub fn still_growing(ev: &Evidence, peak: u64) -> Failure {
+    let mib = host::MEMORY >> 20;
+    Failure::new(
+        "judge.memory",
+        format!("your program ran out of memory {}", ev.when()),
+    )
+    .expected(format!(
+        "what a phone call needs: a few kilobytes, far below the {mib} MiB a check allows"
+    ))
+    .got(format!(
+        "{} MiB of memory in use (RLIMIT_AS allows {mib} MiB), and still busy when the call's time ran out",
+        peak >> 20
+    ))
+    .phone("the line is jammed with more than any call could say: something keeps growing.")
+    .syscall(format!(
+        "the address-space limit (RLIMIT_AS, {mib} MiB) stops a program that keeps asking for memory; look in {} for a Vec or String filled in a loop that never ends.",
+        ev.file()
+    ))
+}
+
 /// The host is alive, but a call's line went dead or spoke nonsense.
 pub fn cut(ev: &Evidence) -> Failure {
     let when = ev.when();
