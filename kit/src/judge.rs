@@ -735,3 +735,33 @@ macro_rules! tasks {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size Rust's last words name is read back; other words give none.
+    #[test]
+    fn a_failed_allocation_names_its_size() {
+        let death = |memory: Option<&str>| Death {
+            call: "read_frame".into(),
+            memory: memory.map(str::to_string),
+            signal: Some(Signal::SIGABRT),
+            code: None,
+        };
+        let failed = death(Some("memory allocation of 4294967280 bytes failed"));
+        assert_eq!(failed.asked_for(), Some(4_294_967_280));
+        assert_eq!(death(None).asked_for(), None);
+        assert_eq!(death(Some("something else")).asked_for(), None);
+    }
+
+    /// Nothing judged: no death to claim, no process to pause.
+    #[test]
+    fn without_a_host_there_is_nothing_to_ask() {
+        if lock(&LINK).is_none() {
+            assert!(death_in("read_frame").is_none());
+            assert!(!pause_learner());
+            assert!(!judging());
+        }
+    }
+}
