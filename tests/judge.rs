@@ -447,3 +447,46 @@ fn a_hog_that_waits_is_still_a_memory_verdict() {
         Duration::from_millis(5500),
     );
 }
+
+/// The judge's own count, the bound where it can't make a pids cgroup (a
+/// learner's own machine): 60 processes, fewer than the cgroup's limit, are
+/// still more than a check allows, and are stopped within a moment. The
+/// "learner's program" here is a shell that starts them and waits.
+#[test]
+fn the_judges_own_count_stops_too_many_processes() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let chapter = dialtone_kit::course::course()
+        .chapter(1)
+        .expect("chapter 1 exists");
+    let mut host = Command::new("sh");
+    let script = format!("for i in $(seq 60); do sleep {STRAY_SECS} & done; wait");
+    host.args(["-c", &script]);
+    let start = Instant::now();
+    let verdict = dialtone_kit::judge::run(chapter, host, || {
+        // A check that is still busy while the processes pile up.
+        std::thread::sleep(Duration::from_secs(2));
+        Ok(dialtone_kit::check::Passed::default())
+    });
+    let f = verdict.expect_err("60 processes are too many");
+    assert_eq!(f.id, "judge.too-many-processes", "{f:?}");
+    assert!(
+        f.got.contains("processes of yours running at once"),
+        "{f:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == STRAY_SECS.as_bytes()))
+        })
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert!(left.is_empty(), "still running: {left:?}");
+}
