@@ -202,6 +202,42 @@ fn judged_file(ch: &Ch, case: &str, learner: &str, verdict: &str, within: Durati
         assert!(seen.left.is_empty(), "{case}: {path} left {:?}", seen.left);
     }
     fx.assert_clean();
+    assert_nothing_of_the_learners_left(&fx, case);
+}
+
+/// No socket file in the learner's tree, and no process anywhere holding a
+/// descriptor on a file in it (the learner's process and everything it
+/// started are gone, so are their descriptors).
+fn assert_nothing_of_the_learners_left(fx: &Fixture, case: &str) {
+    use std::os::unix::fs::FileTypeExt;
+    fn sockets(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_socket() {
+                found.push(entry.path());
+            } else if kind.is_dir() && entry.file_name() != "target" {
+                sockets(&entry.path(), found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    sockets(&fx.root, &mut found);
+    assert!(found.is_empty(), "{case}: socket files left: {found:?}");
+    let mut held = Vec::new();
+    for proc in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        for fd in std::fs::read_dir(proc.path().join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if std::fs::read_link(fd.path()).is_ok_and(|p| p.starts_with(&fx.root)) {
+                held.push(fd.path());
+            }
+        }
+    }
+    assert!(held.is_empty(), "{case}: descriptors still open: {held:?}");
 }
 
 /// The chapter's promise: any verdict within its timeout (4 s), plus the
@@ -366,4 +402,127 @@ fn a_handset_left_off_the_hook_in_the_learners_process_is_seen() {
     assert!(solution.contains(closes), "the solution closes the line");
     let leaks = solution.replace(closes, "std::mem::forget(line);");
     judged_file(&ch, "leak", &leaks, "ch07.leaked-handset", in_time());
+}
+
+/// Runaway recursion (an install_phone that calls itself "to try again"):
+/// the stack overflows and the process dies by a signal.
+#[test]
+fn a_death_by_signal_is_judge_killed() {
+    judged(
+        "killed",
+        "    #[allow(unconditional_recursion)]\n    fn again(depth: u64) -> nix::Result<OwnedFd> {\n        let phone = again(depth + 1)?;\n        Ok(phone)\n    }\n    again(0)",
+        "judge.killed",
+        in_time(),
+    );
+}
+
+/// Each call takes 3.9 s ("wait for the network to settle"), under the 4 s a
+/// call may take; the check calls it twice, so the check as a whole runs
+/// past the chapter's timeout and its grace: the judge stops it.
+#[test]
+fn a_check_that_runs_too_long_is_judge_overtime() {
+    judged(
+        "overtime",
+        "    std::thread::sleep(std::time::Duration::from_millis(3900));\n    socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)",
+        "judge.overtime",
+        // The chapter's timeout (4 s) and the judge's grace (2.5 s), then the
+        // stop: this one verdict is past the 5 s by design.
+        Duration::from_millis(7500),
+    );
+}
+
+/// "Close every old phone first": a loop that closes descriptor numbers it
+/// never opened cuts the check's own line to the learner's process.
+#[test]
+fn closing_descriptors_that_are_not_yours_is_judge_line_cut() {
+    judged(
+        "linecut",
+        "    for fd in 3..64 {\n        let _ = nix::unistd::close(fd);\n    }\n    socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)",
+        "judge.line-cut",
+        in_time(),
+    );
+}
+
+/// Helpers started in a loop (a process per try): the kernel's bound (a
+/// pids cgroup, where the judge can make one) or the judge's own count
+/// stops them, with a verdict of its own, not "left a process running".
+#[test]
+fn too_many_processes_is_its_own_verdict() {
+    let body = format!(
+        "    for _ in 0..400 {{\n\
+         \x20       let _ = std::process::Command::new(\"sleep\").arg(\"{STRAY_SECS}\").process_group(0).spawn();\n\
+         \x20   }}\n\
+         \x20   socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)"
+    );
+    judged("many", &body, "judge.too-many-processes", in_time());
+}
+
+/// "Say hello on every line": sends on descriptor numbers it never opened
+/// (nix's send() takes a bare number) put noise on the check's own line to
+/// the learner's process.
+#[test]
+fn writing_on_descriptors_that_are_not_yours_is_judge_line_cut() {
+    judged(
+        "linenoise",
+        "    for fd in 3..64 {\n        let _ = nix::sys::socket::send(fd, b\"hello\", nix::sys::socket::MsgFlags::empty());\n    }\n    socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)",
+        "judge.line-cut",
+        in_time(),
+    );
+}
+
+/// "Keep everything, just in case": 140 MiB held while the call waits for
+/// ever (judge.memory). The call's time runs out with the process near the memory limit:
+/// the verdict names the memory, not only the wait.
+#[test]
+fn a_hog_that_waits_is_still_a_memory_verdict() {
+    judged(
+        "hogwait",
+        "    let kept = vec![7u8; 140 << 20];\n    std::thread::sleep(std::time::Duration::from_secs(60));\n    drop(kept);\n    socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None)",
+        "still busy when the call's time ran out",
+        // The call's 4 s run out first: that is when the evidence is read.
+        Duration::from_millis(5500),
+    );
+}
+
+/// The judge's own count, the bound where it can't make a pids cgroup (a
+/// learner's own machine): 60 processes, fewer than the cgroup's limit, are
+/// still more than a check allows, and are stopped within a moment. The
+/// "learner's program" here is a shell that starts them and waits.
+#[test]
+fn the_judges_own_count_stops_too_many_processes() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let chapter = dialtone_kit::course::course()
+        .chapter(1)
+        .expect("chapter 1 exists");
+    let mut host = Command::new("sh");
+    let script = format!("for i in $(seq 60); do sleep {STRAY_SECS} & done; wait");
+    host.args(["-c", &script]);
+    let start = Instant::now();
+    let verdict = dialtone_kit::judge::run(chapter, host, || {
+        // A check that is still busy while the processes pile up.
+        std::thread::sleep(Duration::from_secs(2));
+        Ok(dialtone_kit::check::Passed::default())
+    });
+    let f = verdict.expect_err("60 processes are too many");
+    assert_eq!(f.id, "judge.too-many-processes", "{f:?}");
+    assert!(
+        f.got.contains("processes of yours running at once"),
+        "{f:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == STRAY_SECS.as_bytes()))
+        })
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert!(left.is_empty(), "still running: {left:?}");
 }

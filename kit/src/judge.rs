@@ -43,6 +43,146 @@ struct Link {
     host: Pid,
     control: Mutex<OwnedFd>,
     calls: Mutex<Calls>,
+    /// How the host ended, once it has (set by its waiter).
+    exit: Arc<Exit>,
+    /// What it printed on stderr, where a death leaves its last words.
+    stderr: Captured,
+    /// A check took a death in a call as its own evidence ([`Death::claim`]):
+    /// its verdict names the cause better than the judge's generic one.
+    claimed: std::sync::atomic::AtomicBool,
+}
+
+/// The host's exit status, set once by the thread that waits for it.
+#[derive(Default)]
+struct Exit {
+    status: Mutex<Option<std::io::Result<ExitStatus>>>,
+    ended: std::sync::Condvar,
+}
+
+impl Exit {
+    fn set(&self, status: std::io::Result<ExitStatus>) {
+        *lock(&self.status) = Some(status);
+        self.ended.notify_all();
+    }
+
+    /// The status, waiting at most `patience` for it; `None` while the host
+    /// still runs (or its wait failed).
+    fn wait(&self, patience: Duration) -> Option<ExitStatus> {
+        let guard = lock(&self.status);
+        let (guard, _) = self
+            .ended
+            .wait_timeout_while(guard, patience, |s| s.is_none())
+            .unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().and_then(|s| s.as_ref().ok().copied())
+    }
+}
+
+/// How the learner's process died during one of its calls: evidence a check
+/// may turn into its own verdict (a frame reader that died asking for the
+/// memory a hostile length header named allocated before it checked).
+#[derive(Debug, Clone)]
+pub struct Death {
+    /// The call it died in.
+    pub call: String,
+    /// Rust's last words when an allocation failed under the memory limit:
+    /// "memory allocation of N bytes failed".
+    pub memory: Option<String>,
+    /// The signal that ended it (SIGABRT after a failed allocation).
+    pub signal: Option<Signal>,
+    /// Its exit status, if it exited.
+    pub code: Option<i32>,
+}
+
+impl Death {
+    /// The check's verdict on this death replaces the judge's generic one
+    /// (`judge.memory`, `judge.killed`, `judge.exited`).
+    pub fn claim(&self) {
+        if let Some(link) = lock(&LINK).clone() {
+            link.claimed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// The size in "memory allocation of N bytes failed", if that was it.
+    pub fn asked_for(&self) -> Option<u64> {
+        self.memory
+            .as_deref()?
+            .strip_prefix("memory allocation of ")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+}
+
+/// If the learner's process died while running `call` (the call's line went
+/// dead and the process ended), what the evidence says about how; `None`
+/// when nothing is being judged, the call didn't die, or the process still
+/// runs. Waits a moment for a dying process to be reaped.
+pub fn death_in(call: &str) -> Option<Death> {
+    let link = lock(&LINK).clone()?;
+    if lock(&link.calls).cut.as_deref() != Some(call) {
+        return None;
+    }
+    let status = link.exit.wait(Duration::from_secs(1))?;
+    let (err, _) = link.stderr.now(Duration::from_millis(200));
+    use std::os::unix::process::ExitStatusExt;
+    Some(Death {
+        call: call.to_string(),
+        memory: err
+            .lines()
+            .find(|l| l.starts_with("memory allocation of"))
+            .map(|l| l.trim().to_string()),
+        signal: status.signal().and_then(|s| Signal::try_from(s).ok()),
+        code: status.code(),
+    })
+}
+
+/// Whether the learner's code runs in a process of its own (judged), not in
+/// the check's own process (the integrity suite's in-process runs).
+pub fn judging() -> bool {
+    lock(&LINK).is_some()
+}
+
+/// Stops the learner's process (SIGSTOP) and lets it go on (SIGCONT), the
+/// way Ctrl-Z and `fg` would; `false` when the learner's code runs in the
+/// check's own process, which can't be stopped.
+///
+/// A stop interrupts every blocking call in the process. A `write()` that
+/// was waiting for room part-way returns the bytes it had taken: a short
+/// write, with no handler and no timeout involved. A call that had taken
+/// nothing yet is restarted as if nothing happened (signal(7)), except on a
+/// socket with a timeout (`SO_RCVTIMEO`, `SO_SNDTIMEO`), where it fails with
+/// `EINTR`: use this only on lines without one.
+pub fn pause_learner() -> bool {
+    let Some(pid) = lock(&LINK).as_ref().map(|l| l.host) else {
+        return false;
+    };
+    if nix::sys::signal::kill(pid, Signal::SIGSTOP).is_err() {
+        return false;
+    }
+    // SIGCONT before the stop has landed would cancel it unseen: wait (a
+    // moment at most) until every thread has stopped.
+    let deadline = std::time::Instant::now() + Duration::from_millis(200);
+    while !stopped(pid) && std::time::Instant::now() < deadline {
+        thread::yield_now();
+    }
+    nix::sys::signal::kill(pid, Signal::SIGCONT).is_ok()
+}
+
+/// Every thread of `pid` stopped (state `T` in `/proc/<pid>/task/*/stat`).
+fn stopped(pid: Pid) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next())
+                .is_some_and(|state| state == "T" || state == "Z" || state == "X")
+        })
+    })
 }
 
 /// Which learner calls were made, for naming the one a death happened in.
@@ -202,12 +342,23 @@ pub fn host_program() -> Option<(Pid, std::path::PathBuf)> {
     Some((pid, exe))
 }
 
+/// What the watchdog saw while the check ran.
+enum Watched {
+    InTime,
+    /// Past the time limit: it stopped the learner's process.
+    Overtime,
+    /// More processes under the judge than a check allows: it stopped them.
+    TooMany(usize),
+}
+
 /// The learner's program as started, and what the judge gathers from it.
 struct Hosted {
     pid: Pid,
-    status: mpsc::Receiver<std::io::Result<ExitStatus>>,
+    exit: Arc<Exit>,
     stdout: Captured,
     stderr: Captured,
+    /// The kernel's own bound on its processes, where the judge could make one.
+    pids: Option<processes::PidsCgroup>,
 }
 
 /// A stream read on a thread of its own into a shared buffer: the judge
@@ -286,19 +437,34 @@ pub fn run(
     host: Command,
     check: impl FnOnce() -> Result<Passed, Failure>,
 ) -> Result<Passed, Failure> {
-    let hosted = match start(host) {
+    let mut hosted = match start(host) {
         Ok(h) => h,
         Err(e) => return Err(verdicts::no_host(&e)),
     };
     let (stop_watch, watch) = mpsc::channel::<()>();
     let pid = hosted.pid;
     let limit = chapter.timeout() + OVERALL_GRACE;
+    // Stops the learner's process when the check runs past its time, or
+    // when it has started more processes than a check allows.
     let watchdog = thread::spawn(move || {
-        let late = watch.recv_timeout(limit).is_err();
-        if late {
-            let _ = killpg(pid, Signal::SIGKILL);
+        let start = std::time::Instant::now();
+        loop {
+            let left = limit.saturating_sub(start.elapsed());
+            match watch.recv_timeout(left.min(processes::COUNT_EVERY)) {
+                Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
+                    let _ = killpg(pid, Signal::SIGKILL);
+                    return Watched::Overtime;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let many = processes::descendants(Pid::this(), pid);
+                    if many.len() > processes::MAX_PROCESSES {
+                        processes::kill_all(pid, &many);
+                        return Watched::TooMany(many.len());
+                    }
+                }
+                _ => return Watched::InTime,
+            }
         }
-        late
     });
     // A check that panics (a bug in the check, not the learner's code) still
     // leaves nothing running: clean up first, then let the panic go on.
@@ -310,19 +476,32 @@ pub fn run(
         .as_ref()
         .map(|l| lock(&l.calls).clone())
         .unwrap_or_default();
+    let claimed = link
+        .as_ref()
+        .is_some_and(|l| l.claimed.load(std::sync::atomic::Ordering::Relaxed));
     let _ = stop_watch.send(());
-    let overtime = watchdog.join().unwrap_or(false);
+    let watched = watchdog.join().unwrap_or(Watched::InTime);
     let exited = if calls.cut.is_some() {
         // The line went dead: give a dying host a moment to be reaped.
-        hosted.status.recv_timeout(Duration::from_secs(1)).ok()
+        hosted.exit.wait(Duration::from_secs(1))
     } else {
-        hosted.status.try_recv().ok()
+        hosted.exit.wait(Duration::ZERO)
     };
+    // Read before the kill: how much memory the learner's process had in
+    // use at its peak. A memory hog on a loaded machine may still be
+    // filling its last megabytes when a call's time runs out.
+    let peak = peak_memory(pid);
     let strays = processes::descendants(Pid::this(), pid);
     processes::kill_all(pid, &strays);
     if exited.is_none() {
         // Reaped by its waiter as soon as the SIGKILL lands.
-        let _ = hosted.status.recv_timeout(Duration::from_secs(1));
+        let _ = hosted.exit.wait(Duration::from_secs(1));
+    }
+    // Forks the kernel refused because the cgroup was full: the bound was
+    // reached even if the processes are gone by now.
+    let refused = hosted.pids.as_ref().map_or(0, |c| c.refused());
+    if let Some(cgroup) = hosted.pids.take() {
+        cgroup.remove(pid);
     }
     drop(link);
     let output = printed(&hosted);
@@ -341,11 +520,24 @@ pub fn run(
         output: &output,
         limit,
     };
-    if overtime {
-        return Err(verdicts::overtime(&evidence));
+    match watched {
+        Watched::Overtime => return Err(verdicts::overtime(&evidence)),
+        Watched::TooMany(n) => return Err(verdicts::too_many(&evidence, n, 0)),
+        Watched::InTime => {}
     }
-    if let Some(Ok(status)) = exited {
-        return Err(verdicts::ended(&evidence, status));
+    if refused > 0 {
+        return Err(verdicts::too_many(&evidence, 0, refused));
+    }
+    let hung = matches!(&result, Ok(Err(f)) if f.id == "hung");
+    if hung && exited.is_none() && peak.is_some_and(|p| p >= host::MEMORY / 2) {
+        return Err(verdicts::still_growing(&evidence, peak.unwrap_or(0)));
+    }
+    if let Some(status) = exited {
+        return match result {
+            // The check read the death as evidence of its own.
+            Ok(Err(f)) if claimed => Err(f),
+            _ => Err(verdicts::ended(&evidence, status)),
+        };
     }
     if calls.cut.is_some() || calls.garbled.is_some() {
         return Err(verdicts::cut(&evidence));
@@ -354,6 +546,21 @@ pub fn run(
         return Err(verdicts::stray(&evidence, stray, strays.len()));
     }
     result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// `VmHWM` of `pid` in bytes: the most memory it ever had in use (resident;
+/// its address space, `VmPeak`, counts reservations such as thread stacks
+/// and malloc arenas that a correct answer has too).
+fn peak_memory(pid: Pid) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// Starts the host: its own process group, signals unblocked, stdin the
@@ -386,22 +593,28 @@ fn start(mut host: Command) -> std::io::Result<Hosted> {
         .stderr(Stdio::piped());
     let mut child = host.spawn()?;
     let pid = Pid::from_raw(child.id() as i32);
+    // Before its first call (it runs none of the learner's code until then),
+    // so everything the learner's code starts is counted from the start.
+    let pids = processes::PidsCgroup::enter(pid);
     let stdout = Captured::read(child.stdout.take().expect("stdout was piped above"));
     let stderr = Captured::read(child.stderr.take().expect("stderr was piped above"));
-    let (tx, status) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
+    let exit = Arc::new(Exit::default());
+    let waiter = exit.clone();
+    thread::spawn(move || waiter.set(child.wait()));
     *lock(&LINK) = Some(Arc::new(Link {
         host: pid,
         control: Mutex::new(mine),
         calls: Mutex::new(Calls::default()),
+        exit: exit.clone(),
+        stderr: stderr.clone(),
+        claimed: std::sync::atomic::AtomicBool::new(false),
     }));
     Ok(Hosted {
         pid,
-        status,
+        exit,
         stdout,
         stderr,
+        pids,
     })
 }
 
@@ -531,4 +744,34 @@ macro_rules! tasks {
             $crate::judge::run(chapter(), host, || check::run(&PROXY))
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size Rust's last words name is read back; other words give none.
+    #[test]
+    fn a_failed_allocation_names_its_size() {
+        let death = |memory: Option<&str>| Death {
+            call: "read_frame".into(),
+            memory: memory.map(str::to_string),
+            signal: Some(Signal::SIGABRT),
+            code: None,
+        };
+        let failed = death(Some("memory allocation of 4294967280 bytes failed"));
+        assert_eq!(failed.asked_for(), Some(4_294_967_280));
+        assert_eq!(death(None).asked_for(), None);
+        assert_eq!(death(Some("something else")).asked_for(), None);
+    }
+
+    /// Nothing judged: no death to claim, no process to pause.
+    #[test]
+    fn without_a_host_there_is_nothing_to_ask() {
+        if lock(&LINK).is_none() {
+            assert!(death_in("read_frame").is_none());
+            assert!(!pause_learner());
+            assert!(!judging());
+        }
+    }
 }

@@ -488,6 +488,87 @@ fn a_read_frame_without_a_limit_is_caught() {
     );
 }
 
+/// Mistake: the buffer is made from the header's length first, and the
+/// length checked after: `vec![0; len]` for a hostile header of almost
+/// 4 GiB. In the learner's process (256 MiB of address space) that dies
+/// asking for the memory; the verdict says why.
+fn allocates_first(line: &OwnedFd) -> Heard {
+    let mut head = [0u8; 4];
+    if !whole_header(line, &mut head)? {
+        return Ok(None);
+    }
+    let len = u32::from_be_bytes(head) as usize;
+    let mut payload = vec![0u8; len];
+    if len > solution::MAX_FRAME {
+        return Err(Errno::EMSGSIZE);
+    }
+    let mut got = 0;
+    while got < len {
+        match read(line, &mut payload[got..])? {
+            0 => return Err(Errno::EPROTO),
+            n => got += n,
+        }
+    }
+    Ok(Some(payload))
+}
+
+#[test]
+fn allocating_before_the_limit_is_caught_in_the_learners_process() {
+    const WRONG: check::Answer = check::Answer {
+        read_frame: allocates_first,
+        ..SOLUTION
+    };
+    ch06_talk::host_if_asked(&WRONG);
+    let f = expect_mistake(
+        crate::support::judged(
+            "ch06::allocating_before_the_limit_is_caught_in_the_learners_process",
+            ch06_talk::self_check,
+        ),
+        "ch06.frame-alloc-first",
+    );
+    assert!(f.got.contains("4294967280 bytes"), "{f}");
+}
+
+/// The same with a `try_reserve` whose polite failure becomes ENOMEM:
+/// refused, but only after asking for the memory.
+#[test]
+fn reserving_before_the_limit_is_caught() {
+    fn reserves_first(line: &OwnedFd) -> Heard {
+        let mut head = [0u8; 4];
+        if !whole_header(line, &mut head)? {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes(head) as usize;
+        let mut payload: Vec<u8> = Vec::new();
+        payload.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+        if len > solution::MAX_FRAME {
+            return Err(Errno::EMSGSIZE);
+        }
+        payload.resize(len, 0);
+        let mut got = 0;
+        while got < len {
+            match read(line, &mut payload[got..])? {
+                0 => return Err(Errno::EPROTO),
+                n => got += n,
+            }
+        }
+        Ok(Some(payload))
+    }
+    const WRONG: check::Answer = check::Answer {
+        read_frame: reserves_first,
+        ..SOLUTION
+    };
+    ch06_talk::host_if_asked(&WRONG);
+    let f = expect_mistake(
+        crate::support::judged(
+            "ch06::reserving_before_the_limit_is_caught",
+            ch06_talk::self_check,
+        ),
+        "ch06.frame-alloc-first",
+    );
+    assert!(f.got.contains("ENOMEM"), "{f}");
+}
+
 /// Mistake: a frame cut short by a hang-up is returned as it is.
 #[test]
 fn a_cut_off_frame_accepted_is_caught() {

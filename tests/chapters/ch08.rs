@@ -1165,3 +1165,54 @@ fn python_is_answered() {
     );
     assert_eq!(log[2], "call 3: echoed 6 bytes; the caller hung up");
 }
+
+/// Mistake: the echo said with one write() whose count is ignored: whatever
+/// a short write didn't take is lost. Only a write interrupted part-way
+/// comes back short on a blocking line, so the check stops and continues
+/// the learner's process while its echo waits for room: judged.
+fn echoes_with_one_write(line: OwnedFd, greeting: &str) -> nix::Result<u64> {
+    solution::send_all(&line, format!("{greeting}\n").as_bytes())?;
+    let mut chunk = [0u8; solution::CHUNK];
+    let mut echoed = 0;
+    loop {
+        let n = read(&line, &mut chunk)?;
+        if n == 0 {
+            return Ok(echoed);
+        }
+        write(&line, &chunk[..n])?;
+        echoed += n as u64;
+    }
+}
+
+#[test]
+fn a_single_write_on_the_echo_path_is_caught() {
+    const WRONG: check::Answer = check::Answer {
+        answer_one_call: echoes_with_one_write,
+        ..SOLUTION
+    };
+    ch08_answering_service::host_if_asked(&WRONG);
+    let f = expect_mistake(
+        crate::support::judged(
+            "ch08::a_single_write_on_the_echo_path_is_caught",
+            ch08_answering_service::self_check,
+        ),
+        "ch08.echo-short-write",
+    );
+    assert!(f.got.contains("missing or wrong at byte"), "{f}");
+}
+
+/// The reference answer passes judged too: every short write's rest is
+/// said, and the stops leave its blocking calls as they were.
+#[test]
+fn the_solution_passes_judged() {
+    ch08_answering_service::host_if_asked(&SOLUTION);
+    let passed = expect_pass(crate::support::judged(
+        "ch08::the_solution_passes_judged",
+        ch08_answering_service::self_check,
+    ));
+    assert!(
+        passed.0.iter().any(|s| s.contains("interrupted part-way")),
+        "{:?}",
+        passed.0
+    );
+}

@@ -166,3 +166,56 @@ pub fn expect_unfinished(result: Result<Passed, Failure>, chapter: &Chapter) {
         "the starter's failure should carry the hint from course.toml:\n{f}"
     );
 }
+
+/// Set in the process [`judged`] starts: it runs the judge, not the test.
+const JUDGE_HERE: &str = "DIALTONE_TEST_JUDGE";
+
+/// Runs a chapter's self-check on a wrong answer the way a learner's `cargo
+/// test -p` runs it: the answer in a host process of its own, under the
+/// judge's limits (memory, processes, time), so a mistake whose evidence is
+/// what it does to its own process (dies asking for 4 GiB) is seen as the
+/// learner would see it.
+///
+/// `test` is the calling test's full name (`ch06::some_test`), and the test
+/// must call its chapter's `host_if_asked(&answer)` first thing. This test
+/// binary is started twice more: once as the judge (in a process of its own,
+/// so every process under it is the learner's and nothing else this suite
+/// runs), which starts it once again as the host, running `test` up to its
+/// `host_if_asked`.
+pub fn judged(
+    test: &str,
+    self_check: fn(std::process::Command) -> Result<Passed, Failure>,
+) -> Result<Passed, Failure> {
+    use dialtone_kit::check::Verdict;
+    let me = std::env::current_exe().expect("a test binary knows its own path");
+    let again = |cmd: &mut std::process::Command| {
+        cmd.args([test, "--exact", "--test-threads=1", "--nocapture", "-q"]);
+    };
+    if let Some(nonce) = std::env::var_os(JUDGE_HERE) {
+        let mut host = std::process::Command::new(&me);
+        again(&mut host);
+        host.env_remove(JUDGE_HERE);
+        let line = Verdict::from_result(self_check(host)).to_json_line(&nonce.to_string_lossy());
+        println!("{line}");
+        std::process::exit(0);
+    }
+    let nonce = format!("{}-{test}", std::process::id());
+    let mut judge = std::process::Command::new(&me);
+    again(&mut judge);
+    judge.env(JUDGE_HERE, &nonce);
+    let ran = dialtone_kit::child::run_limited(&mut judge, b"", std::time::Duration::from_secs(60))
+        .unwrap_or_else(|why| panic!("the judge gave no verdict: {why}"));
+    let out = String::from_utf8_lossy(&ran.stdout);
+    match Verdict::find_in(&out, &nonce) {
+        Some(Verdict::Passed { saw }) => Ok(Passed(saw)),
+        Some(Verdict::Failed(d)) => Err(Failure::new(d.id, d.headline)
+            .expected(d.expected)
+            .got(d.got)
+            .phone(d.phone)
+            .syscall(d.syscall)),
+        None => panic!(
+            "no verdict from the judge:\n{out}\n{}",
+            String::from_utf8_lossy(&ran.stderr)
+        ),
+    }
+}

@@ -12,7 +12,7 @@
 
 use crate::chapter;
 use dialtone_kit::check::{Failure, Passed};
-use dialtone_kit::learner::LearnerError;
+use dialtone_kit::learner::{LearnerError, Trouble};
 use dialtone_kit::patience::{PEER_REPLY, SHOULD_RETURN_AT_ONCE};
 use dialtone_kit::task::{hung_means, Named};
 use dialtone_kit::wire::{self, Options};
@@ -677,6 +677,10 @@ fn check_read_frame(answer: &Answer, passed: &mut Passed) -> Result<(), Failure>
         "read_frame() refused a length of {} at once",
         MAX_FRAME + 1
     ));
+    frame_hostile_length(answer)?;
+    passed.saw(format!(
+        "read_frame() refused a header claiming {HOSTILE} bytes at once, without asking for that memory"
+    ));
     frame_cut_everywhere(answer)?;
     passed.saw("a hang-up at every byte of a frame's header and payload is Err(EPROTO); before the first, Ok(None)");
     frame_reset(answer)?;
@@ -790,6 +794,55 @@ fn frame_over_the_limit(answer: &Answer) -> Result<(), Failure> {
                 SHOULD_RETURN_AT_ONCE.as_secs()
             ))
         })),
+    }
+}
+
+/// The length in the hostile header: almost 4 GiB, far past what the
+/// learner's process may have (a check's memory limit is 256 MiB).
+const HOSTILE: u32 = 0xFFFF_FFF0;
+
+/// 4b. A header claiming almost 4 GiB, and the line kept open. A reader that
+///     checks first refuses at once; one that allocates the buffer from the
+///     header first (`vec![0; len]`, `Vec::with_capacity(len)`) asks for
+///     4 GiB and, under the check's memory limit, dies of it (or gets
+///     ENOMEM from a `try_reserve`); one that reads first waits.
+fn frame_hostile_length(answer: &Answer) -> Result<(), Failure> {
+    let (learner, mine) = line(Options::default())?;
+    wire::say_all(&mine, &HOSTILE.to_be_bytes()).map_err(|e| broken_line("a frame header", e))?;
+    let got = hear_frame(answer, &learner, SHOULD_RETURN_AT_ONCE);
+    drop(mine);
+    let trusted = |got: String| {
+        Failure::new("ch06.frame-alloc-first", "read_frame() allocated (trusted) the length before checking it against MAX_FRAME")
+            .expected(format!("Err(EMSGSIZE) at once: the header says {HOSTILE} bytes, MAX_FRAME is {MAX_FRAME}"))
+            .got(got)
+            .phone("a stranger says \"I'm about to read you four billion words\"; you bought four billion pages of notepaper before asking why.")
+            .syscall("compare the length with MAX_FRAME right after u32::from_be_bytes, and return Err(Errno::EMSGSIZE) before any vec![0; len], Vec::with_capacity(len) or read.")
+    };
+    match got {
+        Ok(Err(Errno::EMSGSIZE)) => Ok(()),
+        Ok(Err(Errno::ENOMEM)) => Err(trusted(format!(
+            "Err(ENOMEM): the memory for {HOSTILE} bytes was asked for, and refused, before the length was checked"
+        ))),
+        Ok(other) => Err(trusted(show_heard(&other))),
+        Err(e) if matches!(e.trouble, Trouble::Hung(_)) => Err(trusted(format!(
+            "still waiting for {HOSTILE} bytes after {} s",
+            SHOULD_RETURN_AT_ONCE.as_secs()
+        ))),
+        Err(e) => match dialtone_kit::judge::death_in("read_frame") {
+            // Only a failed allocation is this mistake's evidence; any other
+            // death keeps the judge's own verdict.
+            Some(death) if death.memory.is_some() => {
+                death.claim();
+                let asked = death
+                    .asked_for()
+                    .map_or_else(|| "that much".to_string(), |n| format!("{n} bytes"));
+                Err(trusted(format!(
+                    "your program asked for {asked} of memory and died of it (\"{}\", RLIMIT_AS)",
+                    death.memory.as_deref().unwrap_or_default()
+                )))
+            }
+            _ => Err(e.into()),
+        },
     }
 }
 

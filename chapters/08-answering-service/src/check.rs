@@ -46,6 +46,9 @@ pub fn run(answer: &Answer) -> Result<Passed, Failure> {
     let mut passed = Passed::default();
     passed.saw(check_short_write(answer)?);
     passed.saw(check_conversation(answer)?);
+    if let Some(saw) = check_echo_short_write(answer)? {
+        passed.saw(saw);
+    }
     passed.saw(check_reset(answer)?);
     passed.saw(check_service(answer)?);
     Ok(passed)
@@ -269,6 +272,89 @@ fn check_conversation(answer: &Answer) -> Result<String, Failure> {
             .phone("the caller said goodbye and hung up politely; that's how every call ends, not a fault.")
             .syscall("read() returning 0 is end of file: the caller hung up. Return Ok(count) there, not an Err.")),
     }
+}
+
+/// What the caller says in the echo short-write check: many times what the
+/// line holds, in a pattern that shows where bytes went missing.
+const LONG_ECHO: usize = 256 * 1024;
+/// How many times the check stops and continues the service while it echoes.
+const PAUSES: usize = 48;
+
+/// Short writes on the echo path. The caller listens through a small window
+/// and says far more than the line holds, so the service's echo write()
+/// waits for room part-way; then the check stops the service's process
+/// and lets it go on (as Ctrl-Z and `fg` would), again and again. A write
+/// interrupted part-way returns short: the rest must still be said. Needs
+/// the learner's code in a process of its own (the judge's), so `None`
+/// when it runs in the check's own.
+fn check_echo_short_write(answer: &Answer) -> Result<Option<String>, Failure> {
+    if !dialtone_kit::judge::judging() {
+        return Ok(None);
+    }
+    let (phone, number) = open_phone()?;
+    let caller_phone = dialtone_kit::party::new_phone().map_err(setup("socket"))?;
+    // Set before dialling: the window is agreed at connect time.
+    setsockopt(&caller_phone, sockopt::RcvBuf, &4096).map_err(setup("SO_RCVBUF"))?;
+    caller::be_patient(&caller_phone, PATIENCE).map_err(setup("SO_RCVTIMEO"))?;
+    nix::sys::socket::connect(caller_phone.as_raw_fd(), &number).map_err(setup("connect"))?;
+    // No timeout on the service's line: a stop must not turn into EINTR.
+    let line = accept(&phone).map_err(setup("accept"))?;
+    setsockopt(&line, sockopt::SndBuf, &4096).map_err(setup("SO_SNDBUF"))?;
+    let (started, answer) = (Instant::now(), *answer);
+    let call =
+        in_background(move || learner_call!(chapter(), answer.answer_one_call(line, GREETING)));
+    let said: Vec<u8> = (0..LONG_ECHO).map(|i| (i % 251) as u8).collect();
+    let heard = (|| {
+        greeted(&caller_phone)?;
+        let talker = caller_phone
+            .try_clone()
+            .map_err(|_| Symptom::NoAnswer(Errno::EMFILE))?;
+        let speech = said.clone();
+        let talking = thread::spawn(move || {
+            let _ = caller::say(&talker, &speech);
+            let _ = caller::done_talking(&talker);
+        });
+        let mut heard = Vec::new();
+        let mut chunk = [0u8; 1500];
+        for pause in 0.. {
+            match nix::unistd::read(&caller_phone, &mut chunk) {
+                Ok(0) => break,
+                Ok(n) => heard.extend_from_slice(&chunk[..n]),
+                Err(Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+            if pause < PAUSES {
+                dialtone_kit::judge::pause_learner();
+            }
+        }
+        // The talker's writes are bounded by the caller's SO_SNDTIMEO.
+        let _ = talking.join();
+        Ok(heard)
+    })();
+    let _ = caller::slam_down(caller_phone);
+    let outcome = outcome_of(&call, task!(answer.answer_one_call).name, started);
+    let heard = match heard {
+        Ok(heard) => heard,
+        Err(symptom) => return Err(diagnose(symptom, "answer_one_call()")),
+    };
+    if heard == said {
+        return match outcome {
+            Ok(_) => Ok(Some(format!(
+                "answer_one_call() echoed all {LONG_ECHO} bytes to a slow listener although its write() was interrupted part-way {PAUSES} times"
+            ))),
+            Err(e) => Err(e.into()),
+        };
+    }
+    let at = first_difference(&heard, &said);
+    Err(Failure::new("ch08.echo-short-write", "answer_one_call() lost the rest of an echo when write() came back short")
+        .expected(format!("all {LONG_ECHO} bytes said back, in order"))
+        .got(format!(
+            "{} bytes came back, the first missing or wrong at byte {at}; {}",
+            heard.len(),
+            show_at(&heard, at)
+        ))
+        .phone("the listener was slow, and each time the exchange took only part of your repeat, you went on to the next thing they said.")
+        .syscall("write() may take fewer bytes than offered (here a write waiting for room was interrupted). Echo with your send_all(&chunk[..n]), never a single write() or send()."))
 }
 
 /// The caller heard end of file right after the greeting and

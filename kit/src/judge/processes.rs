@@ -10,6 +10,92 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use std::time::{Duration, Instant};
 
+/// How many processes of the learner's (the host's children, grandchildren
+/// and orphans) a check allows at once: a course exercise starts none, a
+/// forking server a handful. Past this the judge stops them all.
+pub const MAX_PROCESSES: usize = 32;
+/// Tasks (processes and threads) the learner's process may have where the
+/// kernel can bound them (a pids cgroup): the host runs each call on a thread
+/// of its own, and a check makes a few calls at once.
+pub const MAX_TASKS: usize = 128;
+/// How often the judge counts the learner's processes while a check runs.
+pub const COUNT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// A pids cgroup (cgroup v1's `pids` controller) holding the learner's
+/// process and everything it starts, with `pids.max` set: past it the
+/// kernel refuses `fork()` and `clone()` with `EAGAIN`, so not even a fork
+/// bomb gets far.
+///
+/// Why not `RLIMIT_NPROC`: setrlimit(2) counts it per real user across the
+/// whole machine (a learner's desktop already runs hundreds of tasks, so no
+/// fixed number fits), and fork() ignores it for root and for any process
+/// with CAP_SYS_RESOURCE or CAP_SYS_ADMIN. A cgroup counts only what is in
+/// it, root's processes included. Making one needs write access to the
+/// pids hierarchy (root, where it is mounted at /sys/fs/cgroup/pids); where
+/// the judge can't, only its own count ([`MAX_PROCESSES`], every
+/// [`COUNT_EVERY`]) bounds the learner's processes.
+pub struct PidsCgroup {
+    dir: std::path::PathBuf,
+}
+
+const PIDS_ROOT: &str = "/sys/fs/cgroup/pids";
+
+impl PidsCgroup {
+    /// Makes a cgroup for `host` and moves it in; `None` where the machine
+    /// doesn't let us (no v1 pids hierarchy, not writable).
+    pub fn enter(host: Pid) -> Option<PidsCgroup> {
+        let base = std::path::Path::new(PIDS_ROOT);
+        if !base.join("cgroup.procs").exists() {
+            return None;
+        }
+        let dir = base.join(format!("dialtone-judge-{}-{host}", std::process::id()));
+        std::fs::create_dir(&dir).ok()?;
+        let cgroup = PidsCgroup { dir };
+        let entered = std::fs::write(cgroup.dir.join("pids.max"), MAX_TASKS.to_string())
+            .and_then(|()| std::fs::write(cgroup.dir.join("cgroup.procs"), host.to_string()));
+        match entered {
+            Ok(()) => Some(cgroup),
+            Err(_) => {
+                let _ = std::fs::remove_dir(&cgroup.dir);
+                None
+            }
+        }
+    }
+
+    /// How many forks the kernel refused because the cgroup was full
+    /// (`pids.events`: "max N").
+    pub fn refused(&self) -> u64 {
+        std::fs::read_to_string(self.dir.join("pids.events"))
+            .ok()
+            .and_then(|e| {
+                e.lines()
+                    .find_map(|l| l.strip_prefix("max ")?.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Kills whatever is still in it and removes it (a cgroup can go only
+    /// once it is empty: its last processes may still be on their way out).
+    pub fn remove(self, host: Pid) {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            let procs = std::fs::read_to_string(self.dir.join("cgroup.procs")).unwrap_or_default();
+            for pid in procs
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+            {
+                if pid != host.as_raw() {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+            }
+            if std::fs::remove_dir(&self.dir).is_ok() || Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
 /// A process found under the judge.
 #[derive(Debug, Clone)]
 pub struct Process {

@@ -73,6 +73,20 @@ pub fn ended(ev: &Evidence, status: ExitStatus) -> Failure {
     {
         return memory(ev, line, &when);
     }
+    if ev
+        .output
+        .contains("IO Safety violation: owned file descriptor already closed")
+    {
+        // The standard library aborts when the descriptor an OwnedFd owns
+        // turns out to be closed already: someone closed a number that
+        // wasn't theirs (here, one of the check's own lines).
+        return cut_by(
+            ev,
+            format!(
+                "the program aborted {when}: a descriptor it owned had been closed by a close() that wasn't its owner's"
+            ),
+        );
+    }
     if let Some(code) = status.code() {
         return Failure::new(
             "judge.exited",
@@ -129,17 +143,46 @@ fn memory(ev: &Evidence, line: &str, when: &str) -> Failure {
     ))
 }
 
+/// A call ran out of time while the learner's process was at the memory
+/// limit: the hog had not died of it yet (a loaded machine fills memory
+/// slowly), but the evidence is the same.
+pub fn still_growing(ev: &Evidence, peak: u64) -> Failure {
+    let mib = host::MEMORY >> 20;
+    Failure::new(
+        "judge.memory",
+        format!("your program ran out of memory {}", ev.when()),
+    )
+    .expected(format!(
+        "what a phone call needs: a few kilobytes, far below the {mib} MiB a check allows"
+    ))
+    .got(format!(
+        "{} MiB of memory in use (RLIMIT_AS allows {mib} MiB), and still busy when the call's time ran out",
+        peak >> 20
+    ))
+    .phone("the line is jammed with more than any call could say: something keeps growing.")
+    .syscall(format!(
+        "the address-space limit (RLIMIT_AS, {mib} MiB) stops a program that keeps asking for memory; look in {} for a Vec or String filled in a loop that never ends.",
+        ev.file()
+    ))
+}
+
 /// The host is alive, but a call's line went dead or spoke nonsense.
 pub fn cut(ev: &Evidence) -> Failure {
+    let when = ev.when();
+    cut_by(
+        ev,
+        format!("the check's own connection to your program was closed or written to {when}"),
+    )
+}
+
+fn cut_by(ev: &Evidence, got: String) -> Failure {
     let when = ev.when();
     Failure::new(
         "judge.line-cut",
         format!("the line to your program went dead {when}"),
     )
     .expected("your functions to use only the descriptors they are given or create")
-    .got(format!(
-        "the check's own connection to your program was closed or written to {when}"
-    ))
+    .got(got)
     .phone("you cut a wire in the exchange that wasn't yours.")
     .syscall(
         "close() or write() on a descriptor number your code didn't get from socket(), accept() \
@@ -171,4 +214,35 @@ pub fn stray(ev: &Evidence, first: &Process, count: usize) -> Failure {
         "a child from Command::spawn() or fork() outlives your function unless you wait() for it \
          (Child::wait) or kill it first; a new process group doesn't hide it.",
     )
+}
+
+/// The learner's code started more processes than a check allows (a fork
+/// in a loop, a process per caller never waited for): `counted` processes
+/// seen by the judge's own count, or `refused` forks the kernel turned down
+/// at the pids cgroup's limit.
+pub fn too_many(ev: &Evidence, counted: usize, refused: u64) -> Failure {
+    let max = super::processes::MAX_PROCESSES;
+    let tasks = super::processes::MAX_TASKS;
+    let got = if refused > 0 {
+        format!(
+            "the kernel refused {refused} fork() or thread start(s) {}: your program and its children reached the {tasks} tasks (processes and threads) a check allows",
+            ev.when()
+        )
+    } else {
+        format!(
+            "{counted} processes of yours running at once {}, past the {max} a check allows; the check stopped them all (SIGKILL)",
+            ev.when()
+        )
+    };
+    Failure::new(
+        "judge.too-many-processes",
+        format!("your code started too many processes {}", ev.when()),
+    )
+    .expected("no new process at all (or a few, each waited for)")
+    .got(got)
+    .phone("you kept calling in more and more helpers until the exchange had no lines left.")
+    .syscall(format!(
+        "fork() or Command::spawn() in a loop (or a thread per try) in {}: nothing in this course needs a process of its own.",
+        ev.file()
+    ))
 }
