@@ -118,6 +118,16 @@ impl Caller {
     pub fn dial_as(path: &str, stranger: bool) -> std::io::Result<Caller> {
         let root = stranger && my_uid() == 0;
         let (exe, args) = program()?;
+        // `nobody` must be able to reach the program: a course checked out
+        // under a private folder (`mktemp -d` makes one 0700) isn't, so the
+        // stranger runs it through a link in a world-readable scratch folder,
+        // removed as soon as the program has started.
+        let reachable = if root {
+            Reachable::new(&exe).ok()
+        } else {
+            None
+        };
+        let exe = reachable.as_ref().map_or(exe, |r| r.path.clone());
         let mut command = Command::new(exe);
         command
             .args(args)
@@ -137,7 +147,11 @@ impl Caller {
             let me = std::fs::metadata("/proc/self")?;
             (me.uid(), me.gid())
         };
-        let mut child = command.spawn()?;
+        // spawn() returns once the program is running (exec has happened),
+        // so the link can go now.
+        let spawned = command.spawn();
+        drop(reachable);
+        let mut child = spawned?;
         let pid = child.id();
         let out = child.stdout.take().expect("stdout was piped above");
         let (tx, lines) = mpsc::channel();
@@ -200,6 +214,38 @@ impl Drop for Caller {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A link to a program in a scratch folder anyone may enter; both go when
+/// this is dropped.
+struct Reachable {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl Reachable {
+    fn new(exe: &std::path::Path) -> std::io::Result<Reachable> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("dialtone-caller-{}-{n}", std::process::id()));
+        std::fs::DirBuilder::new().mode(0o755).create(&dir)?;
+        let path = dir.join("caller");
+        let made = std::fs::hard_link(exe, &path).or_else(|_| {
+            // Another filesystem: a copy, readable and runnable by anyone.
+            std::fs::copy(exe, &path)?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        });
+        let reachable = Reachable { dir, path };
+        made.map(|()| reachable)
+    }
+}
+
+impl Drop for Reachable {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 
