@@ -404,6 +404,33 @@ fn a_handset_left_off_the_hook_in_the_learners_process_is_seen() {
     judged_file(&ch, "leak", &leaks, "ch07.leaked-handset", in_time());
 }
 
+/// Chapter 10's caller ID taken from the socket file's owner is caught on
+/// both paths, as root too: `cargo test -p` runs the caller as nobody; the
+/// operator's check program (linked to a standard library nobody can't
+/// read under /root) runs it as root, and the file then goes to nobody.
+#[test]
+fn caller_id_from_the_file_owner_is_caught_on_both_paths() {
+    let ch = Ch {
+        number: "10",
+        krate: "ch10-intercom",
+        learner: "chapters/10-intercom/src/answer.rs",
+    };
+    let solution = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("solutions/10-intercom/answer.rs"),
+    )
+    .expect("the reference answer is there");
+    let honest =
+        "    let caller = getsockopt(&call, sockopt::PeerCredentials)?;\n    Ok((call, caller))";
+    assert!(solution.contains(honest), "the solution reads SO_PEERCRED");
+    let owner = "    let pid = getsockopt(&call, sockopt::PeerCredentials)?.pid();\n    \
+        let name: nix::sys::socket::UnixAddr = nix::sys::socket::getsockname(std::os::fd::AsRawFd::as_raw_fd(intercom))?;\n    \
+        let file = std::fs::metadata(name.path().ok_or(nix::errno::Errno::EINVAL)?).map_err(|_| nix::errno::Errno::EIO)?;\n    \
+        let id = nix::libc::ucred { pid, uid: std::os::unix::fs::MetadataExt::uid(&file), gid: std::os::unix::fs::MetadataExt::gid(&file) };\n    \
+        Ok((call, id.into()))";
+    let wrong = solution.replace(honest, owner);
+    judged_file(&ch, "file-owner", &wrong, "ch10.file-owner", in_time());
+}
+
 /// Runaway recursion (an install_phone that calls itself "to try again"):
 /// the stack overflows and the process dies by a signal.
 #[test]
