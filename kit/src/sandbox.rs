@@ -13,8 +13,9 @@
 //! process gives up rights for itself and everything it starts afterwards,
 //! and not even root gets them back. Reading stays allowed everywhere;
 //! creating, writing, truncating, renaming and removing files is allowed only
-//! beneath the temporary directory (where the checks make their scratch
-//! folders and Unix socket files) and `/dev` (`/dev/null`, a terminal).
+//! beneath the temporary directory and `/tmp` (where the checks make their
+//! scratch folders and Unix socket files) and `/dev` (`/dev/null`, a
+//! terminal).
 //! Sockets and pipes aren't files on a disk, so every lesson still works.
 
 use landlock::{
@@ -41,7 +42,9 @@ const ABI_WANTED: ABI = ABI::V5;
 /// writing beneath the temporary directory and `/dev`.
 pub fn confine_writes() -> Confined {
     let write = AccessFs::from_write(ABI_WANTED);
-    let scratch = [std::env::temp_dir(), "/dev".into()];
+    // `/tmp` too when TMPDIR points elsewhere: a check may make its scratch
+    // folder there (chapter 10's, so that another user can reach it).
+    let scratch = [std::env::temp_dir(), "/tmp".into(), "/dev".into()];
     let status = Ruleset::default()
         .handle_access(write)
         .and_then(|r| r.create())

@@ -229,7 +229,8 @@ impl Reachable {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("dialtone-caller-{}-{n}", std::process::id()));
+        let dir = crate::folder::reachable_temp_dir()
+            .join(format!("dialtone-caller-{}-{n}", std::process::id()));
         std::fs::DirBuilder::new().mode(0o755).create(&dir)?;
         let path = dir.join("caller");
         let made = std::fs::hard_link(exe, &path).or_else(|_| {

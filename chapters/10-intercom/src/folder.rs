@@ -32,6 +32,22 @@ thread_local! {
 /// `sun_path` (108 bytes with C's closing NUL) with room to spare.
 const LONGEST_FOLDER: usize = 80;
 
+/// The temp folder (`$TMPDIR`), unless another user couldn't reach a file
+/// in it: a caller running as `nobody` needs to pass through every folder
+/// above a socket file (a course under a 0700 folder sets `TMPDIR` inside
+/// it in the docs test). Then `/tmp`, which anyone may pass through.
+pub fn reachable_temp_dir() -> PathBuf {
+    let temp = std::env::temp_dir();
+    let passable =
+        |dir: &Path| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0);
+    let canonical = temp.canonicalize().unwrap_or_else(|_| temp.clone());
+    if canonical.ancestors().all(passable) {
+        temp
+    } else {
+        PathBuf::from("/tmp")
+    }
+}
+
 impl Folder {
     /// A fresh folder `dialtone-intercom-PID-N` under the temp folder
     /// (`$TMPDIR`, or `/tmp` if that is too long for socket names).
@@ -42,7 +58,7 @@ impl Folder {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let mut base = std::env::temp_dir();
+        let mut base = reachable_temp_dir();
         if base.as_os_str().len() + name.len() + 1 > LONGEST_FOLDER {
             base = PathBuf::from("/tmp");
         }
